@@ -1,0 +1,49 @@
+/**
+ * @module cli/main — the `research` command line. Every file in `cli/commands/` exports
+ * `register(program)` and adds its subcommands; heavy modules are imported inside actions so
+ * `research --help` stays fast.
+ */
+import { Command, CommanderError } from "commander";
+import { readdirSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { UserError } from "../util/errors.js";
+
+export interface CommandModule {
+  register(program: Command): void;
+}
+
+export async function buildProgram(): Promise<Command> {
+  const program = new Command("research")
+    .description("ReSearch.ts: train, evaluate and serve language models that reason with search")
+    .version("0.1.0")
+    .showHelpAfterError();
+  const dir = join(dirname(fileURLToPath(import.meta.url)), "commands");
+  const files = readdirSync(dir)
+    .filter((f) => /\.(ts|js)$/.test(f) && !/\.(test|d)\.(ts|js)$/.test(f))
+    .sort();
+  for (const f of files) {
+    const mod = (await import(pathToFileURL(join(dir, f)).href)) as CommandModule;
+    if (typeof mod.register === "function") mod.register(program);
+  }
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const program = await buildProgram();
+  program.exitOverride();
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      process.exitCode = err.exitCode;
+      return;
+    }
+    if (err instanceof UserError) {
+      process.stderr.write(`error: ${err.message}\n`);
+      process.exitCode = err.exitCode;
+      return;
+    }
+    throw err;
+  }
+}
