@@ -1,0 +1,26 @@
+/** @module model/generation — generation requests and results, shared by the native engine and every policy backend. */
+export interface GenerationRequest {
+  /** Full context as text (remote backends use this). */
+  prompt: string;
+  /** Full context as token ids (native backends use this when given, so ids are never re-tokenized). */
+  promptIds?: number[];
+  maxTokens: number;
+  /** Stop strings, e.g. ["</search>"]; matched even when they span tokens. */
+  stop: string[];
+  temperature: number;
+  topP?: number;
+  topK?: number;
+  seed?: number;
+}
+
+export interface GenerationResult {
+  /** Generated text. When a stop string matched, it is INCLUDED at the end (backends normalise servers that drop it). */
+  text: string;
+  /** Generated token ids (native and llama.cpp backends). */
+  tokenIds?: number[];
+  /** Log-probability of each generated token under the sampling policy, aligned with tokenIds. */
+  logprobs?: number[];
+  /** stop: a stop string matched; eos: the model emitted EOS (text then ends with the EOS text); length: budget hit. */
+  finishReason: "stop" | "eos" | "length";
+  stopString?: string;
+}
