@@ -11,6 +11,11 @@ export interface GenerationRequest {
   topP?: number;
   topK?: number;
   seed?: number;
+  /**
+   * Chat form of the same context (chat-completions servers): system/user messages, then the assistant's partial
+   * response when there is one, which the server continues (vLLM `continue_final_message`). Text backends ignore it.
+   */
+  messages?: { role: "system" | "user" | "assistant"; content: string }[];
 }
 
 export interface GenerationResult {
@@ -23,4 +28,6 @@ export interface GenerationResult {
   /** stop: a stop string matched; eos: the model emitted EOS (text then ends with the EOS text); length: budget hit. */
   finishReason: "stop" | "eos" | "length";
   stopString?: string;
+  /** Number of generated tokens as counted by the server (remote backends without token ids). */
+  completionTokens?: number;
 }

@@ -27,7 +27,11 @@ export interface Segment {
 export type FinishReason = "eos" | "length" | "max_searches" | "error";
 
 export interface Trajectory {
+  /** `<exampleId>#<sample>` for rollouts of a dataset. */
   id: string;
+  /** The dataset example this rollout answers, and which of its n samples it is. */
+  exampleId?: string;
+  sample?: number;
   question: string;
   goldenAnswers?: string[];
   prompt: string;
@@ -44,4 +48,6 @@ export interface Trajectory {
   searches: number;
   queries: string[];
   timings: { generateMs: number; searchMs: number; totalMs: number };
+  /** Extracted answer (reward's extractAnswer on the response), added by the writer and `research ask --json`. */
+  answer?: string | null;
 }

@@ -1,0 +1,296 @@
+/**
+ * @module rollout/loop — the ReSearch rollout loop (arXiv 2503.19470 §2): generate until `</search>` / EOS / budget,
+ * run all queries of the round in one batched retriever call, splice the result (loss mask 0), continue.
+ * A thin loop over three interfaces: PolicyBackend, Retriever, Tokenizer (optional, from the backend).
+ */
+import type { Retriever, SearchHit } from "../retrieval/types.js";
+import type { GenerationRequest, GenerationResult } from "../model/generation.js";
+import type { FinishReason, PolicyBackend, Segment, Trajectory } from "./types.js";
+import { buildPrompt, extractQuery, getTemplate, type ChatMessage, type PromptTemplate } from "./prompts.js";
+
+export interface RolloutExample {
+  id: string;
+  question: string;
+  goldenAnswers?: string[];
+}
+
+export interface RolloutOptions {
+  backend: PolicyBackend;
+  retriever: Retriever;
+  examples: RolloutExample[];
+  /** Rollouts per example (GRPO group size G). */
+  n?: number;
+  temperature?: number;
+  topP?: number;
+  topK?: number;
+  /** Response budget in tokens, policy + tool tokens (ReSearch: 8192). */
+  maxResponseTokens?: number;
+  /** Longer prompts end as `error` (ReSearch: 512). */
+  maxPromptTokens?: number;
+  /** Passages per query (ReSearch: 5). */
+  topN?: number;
+  /** Cap on searches per rollout; the paper has none. */
+  maxSearches?: number;
+  template?: PromptTemplate | string;
+  /** Chat template (Jinja) for instruct templates; defaults to the backend tokenizer's, else ChatML. */
+  chatTemplate?: string;
+  seed?: number;
+  /** Rollouts generated together (one backend batch per round); finished ones are replaced at the next round. */
+  batchSize?: number;
+  /** Run only these samples (resume): called with the example id and sample index. */
+  include?: (exampleId: string, sample: number) => boolean;
+}
+
+export type RolloutEvent =
+  | { type: "start"; id: string; prompt: string }
+  | { type: "segment"; id: string; segment: Segment }
+  | { type: "search"; id: string; query: string }
+  | { type: "done"; trajectory: Trajectory };
+
+/** Live state of one rollout; becomes a Trajectory when it finishes. */
+interface RolloutState {
+  t: Trajectory;
+  messages?: ChatMessage[];
+  contextIds?: number[];
+  responseTokens: number;
+  startedAt: number;
+  round: number;
+  done: boolean;
+}
+
+/** Rough token count for remote backends without a tokenizer (≈ 4 characters per token). */
+export function estimateTokens(text: string): number {
+  return Math.ceil(text.length / 4);
+}
+
+/** A per-request seed from (run seed, rollout id, round): FNV-1a, so reruns of one rollout sample the same. */
+export function deriveSeed(seed: number, id: string, round: number): number {
+  let h = 0x811c9dc5 ^ (seed >>> 0);
+  for (const c of `${id}\u0000${round}`) h = Math.imul(h ^ c.charCodeAt(0), 0x01000193) >>> 0;
+  return h >>> 0;
+}
+
+/** Run rollouts and return the finished trajectories in input order (example-major, then sample). */
+export async function runRollouts(opts: RolloutOptions): Promise<Trajectory[]> {
+  const order = new Map<string, number>();
+  const n = opts.n ?? 1;
+  opts.examples.forEach((ex, i) => {
+    for (let k = 0; k < n; k++) order.set(`${ex.id}#${k}`, i * n + k);
+  });
+  const out: Trajectory[] = [];
+  for await (const ev of streamRollouts(opts)) if (ev.type === "done") out.push(ev.trajectory);
+  return out.sort((a, b) => (order.get(a.id) ?? 0) - (order.get(b.id) ?? 0));
+}
+
+/** The loop as a stream of events (segments as they are produced, trajectories as they finish). */
+export async function* streamRollouts(opts: RolloutOptions): AsyncGenerator<RolloutEvent> {
+  const { backend, retriever } = opts;
+  const template = typeof opts.template === "object" ? opts.template : getTemplate(opts.template ?? "research");
+  const n = opts.n ?? 1;
+  const maxResponse = opts.maxResponseTokens ?? 8192;
+  const maxPrompt = opts.maxPromptTokens ?? 512;
+  const topN = opts.topN ?? 5;
+  const batchSize = opts.batchSize ?? 64;
+  const tok = backend.tokenizer;
+  const chatTemplate = opts.chatTemplate ?? tok?.chatTemplate;
+
+  // Rollouts are created lazily so a large dataset never lives in memory as states.
+  function* pending(): Generator<{ ex: RolloutExample; k: number }> {
+    for (const ex of opts.examples) for (let k = 0; k < n; k++) if (!opts.include || opts.include(ex.id, k)) yield { ex, k };
+  }
+  const queue = pending();
+  let active: RolloutState[] = [];
+  const events: RolloutEvent[] = [];
+
+  const finish = (s: RolloutState, reason: FinishReason, error?: string) => {
+    s.done = true;
+    s.t.finishReason = reason;
+    if (error !== undefined) s.t.error = error;
+    s.t.timings.totalMs = Date.now() - s.startedAt;
+    events.push({ type: "done", trajectory: s.t });
+  };
+  const append = (s: RolloutState, segment: Segment, mask: 0 | 1, completionTokens?: number) => {
+    const t = s.t;
+    t.segments.push(segment);
+    t.response += segment.text;
+    if (s.contextIds && !segment.tokenIds) {
+      // The backend gave text only: ids would need re-tokenizing generated text, which we never do; drop them.
+      s.contextIds = undefined;
+      delete t.responseIds;
+      delete t.lossMask;
+    }
+    if (s.contextIds && segment.tokenIds) {
+      s.contextIds.push(...segment.tokenIds);
+      t.responseIds!.push(...segment.tokenIds);
+      for (let i = 0; i < segment.tokenIds.length; i++) t.lossMask!.push(mask);
+    }
+    s.messages = s.messages && withAssistant(s.messages, t.response);
+    s.responseTokens += segment.tokenIds?.length ?? completionTokens ?? (tok ? tok.encode(segment.text).length : estimateTokens(segment.text));
+    events.push({ type: "segment", id: t.id, segment });
+  };
+
+  for (;;) {
+    // 0) admit new rollouts up to the batch size
+    while (active.length < batchSize) {
+      const next = queue.next();
+      if (next.done) break;
+      const s = startRollout(next.value.ex, next.value.k);
+      events.push({ type: "start", id: s.t.id, prompt: s.t.prompt });
+      const promptTokens = s.t.promptIds?.length;
+      if (promptTokens !== undefined && promptTokens > maxPrompt) finish(s, "error", `prompt has ${promptTokens} tokens, over maxPromptTokens=${maxPrompt}`);
+      else active.push(s);
+    }
+    yield* events.splice(0);
+    if (active.length === 0) return;
+
+    // 1) generate until the stop string, EOS or the budget, for every active rollout
+    const requests: GenerationRequest[] = active.map((s) => ({
+      prompt: s.t.prompt + s.t.response,
+      promptIds: s.contextIds,
+      messages: s.messages,
+      maxTokens: maxResponse - s.responseTokens,
+      stop: template.stop,
+      temperature: opts.temperature ?? 1.0,
+      topP: opts.topP,
+      topK: opts.topK,
+      seed: deriveSeed(opts.seed ?? 0, s.t.id, s.round),
+    }));
+    const t0 = Date.now();
+    const results = await generateIsolated(backend, requests);
+    const genMs = Date.now() - t0;
+
+    // 2) splice the generated segments, collect the searches of this round
+    const searching: { s: RolloutState; query: string }[] = [];
+    for (let i = 0; i < active.length; i++) {
+      const s = active[i];
+      const r = results[i];
+      s.round++;
+      s.t.timings.generateMs += genMs;
+      if (r instanceof Error) {
+        finish(s, "error", `generation failed: ${r.message}`);
+        continue;
+      }
+      const text = normaliseText(r, template.stop, backend.eosText);
+      append(s, { kind: "policy", text, tokenIds: r.tokenIds, logprobs: r.logprobs }, 1, r.completionTokens);
+      if (r.finishReason === "eos") finish(s, "eos");
+      else if (r.finishReason === "length" || s.responseTokens >= maxResponse) finish(s, "length");
+      else if (opts.maxSearches !== undefined && s.t.searches >= opts.maxSearches) finish(s, "max_searches");
+      else {
+        const query = extractQuery(text, template);
+        s.t.searches++;
+        s.t.queries.push(query);
+        events.push({ type: "search", id: s.t.id, query });
+        searching.push({ s, query });
+      }
+    }
+    yield* events.splice(0);
+
+    // 3) one batched retriever call for every query of the round; splice results (loss mask 0)
+    if (searching.length) {
+      const t1 = Date.now();
+      const hits = await searchIsolated(retriever, searching.map((q) => q.query), topN);
+      const searchMs = Date.now() - t1;
+      searching.forEach(({ s }, i) => {
+        s.t.timings.searchMs += searchMs;
+        const h = hits[i];
+        if (h instanceof Error) return finish(s, "error", `retriever failed: ${h.message}`);
+        let text = template.formatResult(h);
+        let ids = s.contextIds ? tok!.encode(text) : undefined;
+        const room = maxResponse - s.responseTokens;
+        if (ids && ids.length > room) {
+          // The response budget is a hard cap (training buffers have that size): cut the tool text at it.
+          ids = ids.slice(0, room);
+          text = tok!.decode(ids);
+        }
+        append(s, { kind: "tool", text, tokenIds: ids }, 0);
+        if (s.responseTokens >= maxResponse) finish(s, "length");
+      });
+      yield* events.splice(0);
+    }
+    active = active.filter((s) => !s.done);
+  }
+
+  function startRollout(ex: RolloutExample, k: number): RolloutState {
+    const built = buildPrompt(template, ex.question, { chatTemplate, eosToken: backend.eosText });
+    const promptIds = tok ? tok.encode(built.text) : undefined;
+    const t = {
+      id: `${ex.id}#${k}`,
+      exampleId: ex.id,
+      sample: k,
+      question: ex.question,
+      ...(ex.goldenAnswers ? { goldenAnswers: ex.goldenAnswers } : {}),
+      prompt: built.text,
+      ...(promptIds ? { promptIds, responseIds: [], lossMask: [] } : {}),
+      segments: [],
+      response: "",
+      finishReason: "length" as FinishReason, // set by finish()
+      searches: 0,
+      queries: [],
+      timings: { generateMs: 0, searchMs: 0, totalMs: 0 },
+    } satisfies Trajectory;
+    return { t, messages: built.messages, contextIds: promptIds && [...promptIds], responseTokens: 0, startedAt: Date.now(), round: 0, done: false };
+  }
+}
+
+/** Chat form of the context: the prompt messages plus the assistant's partial response (continued by the server). */
+function withAssistant(messages: ChatMessage[], response: string): ChatMessage[] {
+  const base = messages[messages.length - 1].role === "assistant" ? messages.slice(0, -1) : messages;
+  return [...base, { role: "assistant", content: response }];
+}
+
+/**
+ * The generated text as the trajectory keeps it: a stop-ended segment contains the stop string exactly once (appended
+ * when a server dropped it and gave no ids), an EOS-ended one ends with the EOS text.
+ */
+export function normaliseText(r: GenerationResult, stop: string[], eosText: string): string {
+  if (r.finishReason === "stop" && !r.tokenIds) {
+    const s = r.stopString ?? stop[0];
+    return r.text.endsWith(s) ? r.text : r.text + s;
+  }
+  if (r.finishReason === "eos" && eosText && !r.text.endsWith(eosText)) return r.text + eosText;
+  return r.text;
+}
+
+/** Generate a batch; if the batch call fails, retry request by request so one bad request fails only its rollout. */
+async function generateIsolated(backend: PolicyBackend, requests: GenerationRequest[]): Promise<(GenerationResult | Error)[]> {
+  try {
+    const out = await backend.generate(requests);
+    if (out.length !== requests.length) throw new Error(`backend ${backend.name} returned ${out.length} results for ${requests.length} requests`);
+    return out;
+  } catch (batchError) {
+    if (requests.length === 1) return [asError(batchError)];
+    const out: (GenerationResult | Error)[] = [];
+    for (const r of requests) {
+      try {
+        out.push((await backend.generate([r]))[0]);
+      } catch (e) {
+        out.push(asError(e));
+      }
+    }
+    return out;
+  }
+}
+
+/** One batched retriever call; if it fails, query by query so one bad query fails only its rollout. */
+async function searchIsolated(retriever: Retriever, queries: string[], topN: number): Promise<(SearchHit[] | Error)[]> {
+  try {
+    const out = await retriever.search(queries, topN);
+    if (out.length !== queries.length) throw new Error(`retriever returned ${out.length} hit lists for ${queries.length} queries`);
+    return out;
+  } catch (batchError) {
+    if (queries.length === 1) return [asError(batchError)];
+    const out: (SearchHit[] | Error)[] = [];
+    for (const q of queries) {
+      try {
+        out.push((await retriever.search([q], topN))[0]);
+      } catch (e) {
+        out.push(asError(e));
+      }
+    }
+    return out;
+  }
+}
+
+function asError(e: unknown): Error {
+  return e instanceof Error ? e : new Error(String(e));
+}
