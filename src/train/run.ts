@@ -1,0 +1,153 @@
+/**
+ * @module train/run — the run directory of a GRPO training run:
+ *
+ *   RUN_DIR/config.json                  resolved training config
+ *   RUN_DIR/metrics.jsonl                one JSON line per step
+ *   RUN_DIR/trajectories/step-000001.jsonl  the step's sampled trajectories with rewards
+ *   RUN_DIR/checkpoints/step-000010/     model.safetensors + config.json (+ tokenizer files), optimizer.safetensors,
+ *                                        state.json (step, RNG state, data cursor, metrics offset); last K kept
+ *
+ * A checkpoint is written in a temporary directory and renamed into place, so a kill never leaves a half one.
+ * Resuming truncates metrics.jsonl to the offset recorded in the checkpoint: the lines before stay byte for byte.
+ */
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, truncateSync } from "node:fs";
+import { basename, join } from "node:path";
+import type { ModelConfig } from "../model/config.js";
+import type { WeightMap } from "../model/weights.js";
+import { encodeSafetensors, readSafetensors } from "../model/safetensors.js";
+import { appendJsonl, writeFileAtomic, writeJsonAtomic } from "../util/fs.js";
+import { UserError } from "../util/errors.js";
+import type { DataCursor } from "./sampler.js";
+
+export interface CheckpointState {
+  /** Steps completed (the next step to run is `step + 1`, 1-based in logs). */
+  step: number;
+  cursor: DataCursor;
+  rng: number[];
+  /** Consecutive NaN/Inf steps so far. */
+  badSteps: number;
+  /** Optimizer bookkeeping that is not a tensor (e.g. Adam's step count). */
+  optimizer: Record<string, number>;
+  /** Byte length of metrics.jsonl right after this step's line. */
+  metricsBytes: number;
+}
+
+export interface Checkpoint {
+  dir: string;
+  state: CheckpointState;
+}
+
+export const runPaths = (dir: string) => ({
+  config: join(dir, "config.json"),
+  metrics: join(dir, "metrics.jsonl"),
+  trajectories: join(dir, "trajectories"),
+  checkpoints: join(dir, "checkpoints"),
+});
+
+export const stepName = (step: number) => `step-${String(step).padStart(6, "0")}`;
+
+/** Create a fresh run directory; refuses to overwrite one that already has steps (use --resume). */
+export function createRunDir(dir: string, config: unknown): void {
+  const p = runPaths(dir);
+  if (existsSync(p.metrics) && statSync(p.metrics).size > 0)
+    throw new UserError(`${dir} already holds a run (metrics.jsonl is not empty): resume it with --resume ${dir}, or pick another --out`);
+  mkdirSync(dir, { recursive: true });
+  writeJsonAtomic(p.config, config);
+  writeFileAtomic(p.metrics, "");
+}
+
+export function readRunConfig(dir: string): unknown {
+  const p = runPaths(dir).config;
+  if (!existsSync(p)) throw new UserError(`${dir} is not a run directory (no config.json)`);
+  try {
+    return JSON.parse(readFileSync(p, "utf8"));
+  } catch (e) {
+    throw new UserError(`${p}: invalid JSON (${(e as Error).message})`);
+  }
+}
+
+export function appendMetrics(dir: string, record: Record<string, unknown>): number {
+  const p = runPaths(dir).metrics;
+  appendJsonl(p, record);
+  return statSync(p).size;
+}
+
+export function readMetrics(dir: string): Record<string, unknown>[] {
+  const p = runPaths(dir).metrics;
+  if (!existsSync(p)) return [];
+  return readFileSync(p, "utf8")
+    .split("\n")
+    .filter((l) => l.trim())
+    .map((l, i) => {
+      try {
+        return JSON.parse(l) as Record<string, unknown>;
+      } catch (e) {
+        throw new UserError(`${p}:${i + 1}: invalid JSON (${(e as Error).message})`);
+      }
+    });
+}
+
+/** Cut metrics.jsonl back to the checkpoint's offset (lines of steps after the checkpoint go; the rest stay as is). */
+export function truncateMetrics(dir: string, bytes: number): void {
+  const p = runPaths(dir).metrics;
+  const size = existsSync(p) ? statSync(p).size : 0;
+  if (size < bytes) throw new UserError(`${p} has ${size} bytes, fewer than the ${bytes} its checkpoint recorded: the run directory was changed`);
+  truncateSync(p, bytes);
+}
+
+export function writeTrajectories(dir: string, step: number, rows: unknown[]): void {
+  writeFileAtomic(join(runPaths(dir).trajectories, `${stepName(step)}.jsonl`), rows.map((r) => JSON.stringify(r)).join("\n") + (rows.length ? "\n" : ""));
+}
+
+export interface CheckpointContents {
+  modelConfig: ModelConfig;
+  weights: WeightMap;
+  optimizer: WeightMap;
+  state: CheckpointState;
+  /** Files to copy beside the weights so the checkpoint is a loadable model directory (tokenizer files). */
+  extraFiles?: string[];
+}
+
+/** Write a checkpoint atomically (temp dir + rename), then delete all but the last `keep`. Returns its directory. */
+export function saveCheckpoint(dir: string, c: CheckpointContents, keep: number): string {
+  const root = runPaths(dir).checkpoints;
+  mkdirSync(root, { recursive: true });
+  const name = stepName(c.state.step);
+  const tmp = join(root, `.${name}.tmp-${process.pid}`);
+  rmSync(tmp, { recursive: true, force: true });
+  mkdirSync(tmp);
+  writeFileAtomic(join(tmp, "model.safetensors"), encodeSafetensors(c.weights, { format: "pt" }));
+  writeJsonAtomic(join(tmp, "config.json"), c.modelConfig);
+  writeFileAtomic(join(tmp, "optimizer.safetensors"), encodeSafetensors(c.optimizer));
+  for (const f of c.extraFiles ?? []) copyFileSync(f, join(tmp, basename(f)));
+  writeJsonAtomic(join(tmp, "state.json"), c.state); // last: a directory with state.json is complete
+  const final = join(root, name);
+  rmSync(final, { recursive: true, force: true });
+  renameSync(tmp, final);
+  for (const old of listCheckpoints(dir).slice(0, -keep)) rmSync(old.dir, { recursive: true, force: true });
+  return final;
+}
+
+/** Complete checkpoints, oldest first. */
+export function listCheckpoints(dir: string): Checkpoint[] {
+  const root = runPaths(dir).checkpoints;
+  if (!existsSync(root)) return [];
+  return readdirSync(root)
+    .filter((n) => /^step-\d+$/.test(n) && existsSync(join(root, n, "state.json")))
+    .sort()
+    .map((n) => ({ dir: join(root, n), state: JSON.parse(readFileSync(join(root, n, "state.json"), "utf8")) as CheckpointState }));
+}
+
+export function latestCheckpoint(dir: string): Checkpoint | null {
+  const all = listCheckpoints(dir);
+  return all.length ? all[all.length - 1] : null;
+}
+
+export function loadCheckpoint(ckpt: Checkpoint): { modelConfig: ModelConfig; weights: WeightMap; optimizer: WeightMap; state: CheckpointState } {
+  return {
+    modelConfig: JSON.parse(readFileSync(join(ckpt.dir, "config.json"), "utf8")) as ModelConfig,
+    weights: readSafetensors(join(ckpt.dir, "model.safetensors")).weights,
+    optimizer: readSafetensors(join(ckpt.dir, "optimizer.safetensors")).weights,
+    state: ckpt.state,
+  };
+}

@@ -1,0 +1,80 @@
+/**
+ * @module train/sampler — deterministic, resumable order of training questions: a seeded shuffle per
+ * (curriculum stage, epoch), walked by a cursor saved in every checkpoint. Same seed, same questions at every step.
+ */
+import { createRng } from "../util/rng.js";
+import type { CurriculumConfig } from "./config.js";
+import { hopStageAt, maxHopsAt } from "./shaping.js";
+
+export interface TrainExample {
+  id: string;
+  question: string;
+  goldenAnswers: string[];
+  /** Reasoning hops, for the hop curriculum (questions without it count as 1 hop). */
+  hops?: number;
+}
+
+/** Where the sampler stands: stage of the hop curriculum, epoch over that stage's pool, index in its permutation. */
+export interface DataCursor {
+  stage: number;
+  epoch: number;
+  index: number;
+}
+
+export interface Sampler {
+  /** The `count` questions for a step (0-based), advancing the cursor. */
+  take(step: number, count: number): TrainExample[];
+  cursor(): DataCursor;
+  setCursor(c: DataCursor): void;
+}
+
+/** Fisher–Yates shuffle of 0..n−1 from a seed. */
+export function permutation(n: number, seed: number): number[] {
+  const rng = createRng(seed);
+  const p = Array.from({ length: n }, (_, i) => i);
+  for (let i = n - 1; i > 0; i--) {
+    const j = rng.int(i + 1);
+    [p[i], p[j]] = [p[j], p[i]];
+  }
+  return p;
+}
+
+const mix = (seed: number, stage: number, epoch: number) => (Math.imul(seed ^ 0x5bd1e995, 31) + stage * 1_000_003 + epoch * 7919) | 0;
+
+export function createSampler(examples: TrainExample[], seed: number, curriculum: CurriculumConfig): Sampler {
+  if (examples.length === 0) throw new Error("no training questions");
+  let cur: DataCursor = { stage: 0, epoch: 0, index: 0 };
+  const pools = new Map<number, TrainExample[]>();
+  const poolOf = (stage: number, step: number): TrainExample[] => {
+    let pool = pools.get(stage);
+    if (!pool) {
+      const maxHops = maxHopsAt(curriculum, step);
+      pool = maxHops === null ? examples : examples.filter((e) => (e.hops ?? 1) <= maxHops);
+      if (pool.length === 0) throw new Error(`hop curriculum stage ${stage}: no question has at most ${maxHops} hops`);
+      pools.set(stage, pool);
+    }
+    return pool;
+  };
+  return {
+    take(step, count) {
+      const stage = hopStageAt(curriculum, step);
+      if (stage !== cur.stage) cur = { stage, epoch: 0, index: 0 };
+      const pool = poolOf(stage, step);
+      const out: TrainExample[] = [];
+      let perm = permutation(pool.length, mix(seed, cur.stage, cur.epoch));
+      while (out.length < count) {
+        if (cur.index >= pool.length) {
+          cur = { ...cur, epoch: cur.epoch + 1, index: 0 };
+          perm = permutation(pool.length, mix(seed, cur.stage, cur.epoch));
+        }
+        out.push(pool[perm[cur.index]]);
+        cur = { ...cur, index: cur.index + 1 };
+      }
+      return out;
+    },
+    cursor: () => ({ ...cur }),
+    setCursor: (c) => {
+      cur = { ...c };
+    },
+  };
+}

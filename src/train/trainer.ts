@@ -1,0 +1,368 @@
+/**
+ * @module train/trainer — the GRPO training loop of ReSearch (arXiv 2503.19470 §2.2), flat and numbered:
+ *   1) roll out G per prompt  2) score  3) advantages  4) recompute old (and reference) log-probs
+ *   5) micro-batched update: grad accumulation, clip, AdamW  6) sync weights into the inference engine  7) log.
+ * Everything it touches is injected (policy, optimizer, backend, retriever), so the same loop runs the CLI's real
+ * model and the tests' tiny one. Deterministic: same seed and state → same step, which makes resume exact.
+ */
+import * as tf from "@tensorflow/tfjs-core";
+import type { Retriever } from "../retrieval/types.js";
+import type { PolicyBackend, Trajectory } from "../rollout/types.js";
+import type { PromptTemplate } from "../rollout/prompts.js";
+import { getTemplate } from "../rollout/prompts.js";
+import { runRollouts } from "../rollout/loop.js";
+import type { TrainableModel } from "../model/trainable.js";
+import type { WeightMap } from "../model/weights.js";
+import { createRng, type Rng } from "../util/rng.js";
+import { UserError } from "../util/errors.js";
+import { checkConsistency, lrAt, type TrainConfig } from "./config.js";
+import { groupAdvantages, grpoLoss, type LossAggMode } from "./grpo.js";
+import { buildTrainBatch, microBatches, sequenceOf, type TrainSequence } from "./batch.js";
+import { forcedSearchProbAt, maxHopsAt, scoreEpisodes, type EpisodeScore } from "./shaping.js";
+import { createSampler, type TrainExample } from "./sampler.js";
+import type { CheckpointState } from "./run.js";
+
+/** The optimizer as the trainer needs it: apply gradients (by variable name), save and restore its state. */
+export interface TrainOptimizer {
+  applyGradients(grads: tf.NamedTensorMap, lr: number): void;
+  getState(): { tensors: WeightMap; scalars: Record<string, number> };
+  setState(s: { tensors: WeightMap; scalars: Record<string, number> }): void;
+}
+
+export interface TrainerDeps {
+  policy: TrainableModel;
+  /** Frozen reference policy: required when klCoef > 0, and never built otherwise. */
+  reference?: TrainableModel;
+  optimizer: TrainOptimizer;
+  /** Samples rollouts (the native engine over the same weights). */
+  backend: PolicyBackend;
+  /** Push the policy's new weights into the backend's engine after each update. */
+  syncWeights(weights: WeightMap): void | Promise<void>;
+  retriever: Retriever;
+  examples: TrainExample[];
+  /** EOS token id (the loss mask stops after it); null if the tokenizer has none. */
+  eosId: number | null;
+  /** Prompt template (name or object); default "research". */
+  template?: PromptTemplate | string;
+}
+
+export interface StepMetrics {
+  step: number;
+  reward_mean: number;
+  reward_std: number;
+  research_reward_mean: number;
+  format_rate: number;
+  answer_f1_mean: number;
+  answer_em_mean: number;
+  searches_mean: number;
+  search_rate: number;
+  response_tokens_mean: number;
+  trained_tokens: number;
+  loss: number;
+  pg_loss: number;
+  kl: number;
+  entropy: number;
+  clip_frac: number;
+  approx_kl: number;
+  grad_norm: number;
+  lr: number;
+  forced_search_prob: number;
+  max_hops: number | null;
+  skipped: boolean;
+  skip_reason?: string;
+  seconds: { rollout: number; reward: number; logprobs: number; backward: number; optimizer: number; sync: number; total: number };
+  tokens_per_s: number;
+}
+
+export interface StepOutput {
+  metrics: StepMetrics;
+  /** Trajectories with their scores (for trajectories/step-N.jsonl). */
+  trajectories: Array<Trajectory & { reward: number; score: EpisodeScore; advantage: number; forced: boolean }>;
+}
+
+export interface Trainer {
+  /** Run step `state.step + 1` and advance the state. Throws UserError after maxBadSteps non-finite steps in a row. */
+  step(signal?: AbortSignal): Promise<StepOutput | null>;
+  /** Everything a checkpoint needs besides the weights. */
+  state(): Omit<CheckpointState, "metricsBytes">;
+  restore(s: Omit<CheckpointState, "metricsBytes">): void;
+  readonly stepsDone: number;
+  /** Total steps of the run (maxSteps, or epochs × questions / promptsPerStep). */
+  readonly totalSteps: number;
+}
+
+const now = () => performance.now();
+const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0);
+const std = (xs: number[]) => {
+  if (xs.length < 2) return 0;
+  const m = mean(xs);
+  return Math.sqrt(xs.reduce((a, x) => a + (x - m) ** 2, 0) / (xs.length - 1));
+};
+
+/** A per-step seed from the run seed (FNV-1a), so a resumed step samples exactly as the uninterrupted one. */
+export function stepSeed(seed: number, step: number): number {
+  let h = 0x811c9dc5 ^ (seed >>> 0);
+  for (const c of `step:${step}`) h = Math.imul(h ^ c.charCodeAt(0), 0x01000193) >>> 0;
+  return h >>> 0;
+}
+
+export function createTrainer(cfg: TrainConfig, deps: TrainerDeps): Trainer {
+  checkConsistency(cfg);
+  if (cfg.klCoef > 0 && !deps.reference) throw new Error("klCoef > 0 needs a reference model");
+  if (cfg.klCoef === 0 && deps.reference) throw new Error("klCoef = 0: do not keep a reference model in memory");
+  const G = cfg.groupSize;
+  const P = cfg.promptsPerStep;
+  const sampler = createSampler(deps.examples, cfg.seed, cfg.curriculum);
+  const rng: Rng = createRng(cfg.seed ^ 0x2545f491);
+  const totalSteps = cfg.maxSteps ?? Math.max(1, Math.ceil((cfg.epochs * deps.examples.length) / P));
+  const template = typeof deps.template === "object" ? deps.template : getTemplate(deps.template ?? "research");
+  let stepsDone = 0;
+  let badSteps = 0;
+
+  async function step(signal?: AbortSignal): Promise<StepOutput | null> {
+    const s = stepsDone; // 0-based index of this step
+    const t0 = now();
+    const startState = { cursor: sampler.cursor(), rng: rng.getState() };
+    const examples = sampler.take(s, P);
+    const forcedProb = forcedSearchProbAt(cfg.curriculum, s);
+    const forced = examples.map(() => forcedProb > 0 && rng.next() < forcedProb);
+    const abort = () => {
+      sampler.setCursor(startState.cursor);
+      rng.setState(startState.rng);
+      return null;
+    };
+
+    // 1) roll out G per prompt (forced-search prompts get the prefix appended to the prompt: never trained on)
+    const trajectories = await rollOut(examples, forced, s);
+    const tRollout = now();
+    if (signal?.aborted) return abort();
+
+    // 2) score
+    const prefix = cfg.curriculum.forcedPrefix;
+    const episodes = trajectories.map((t, i) => ({
+      response: (forced[Math.floor(i / G)] ? prefix : "") + t.response,
+      goldenAnswers: t.goldenAnswers ?? [],
+      eosText: deps.backend.eosText,
+      searches: t.searches,
+    }));
+    const scores = scoreEpisodes(episodes, cfg.reward);
+    const rewards = scores.map((x) => x.reward);
+    const tReward = now();
+
+    // 3) advantages: one per rollout, the same on each of its tokens
+    const advantages = groupAdvantages(rewards, G, cfg.advEps);
+
+    // 4) old log-probs (and reference log-probs) of every sampled token, before any update
+    const rows = trajectories.map((t, i) => ({ seq: trainable(t), adv: advantages[i] })).filter((r) => r.seq !== null) as {
+      seq: TrainSequence;
+      adv: number;
+    }[];
+    const miniSize = Math.ceil(rows.length / cfg.updatesPerStep);
+    const minis = microBatches(rows.length, miniSize).map((idx) => microBatches(idx.length, cfg.microBatchSize).map((m) => m.map((k) => idx[k])));
+    const micro = minis.flat().map((idx) => {
+      const batch = buildTrainBatch(idx.map((k) => rows[k].seq), deps.eosId);
+      const attn = batch.tokens.map((r, b) => r.map((_, j) => (j < rows[idx[b]].seq.promptIds.length + rows[idx[b]].seq.responseIds.length ? 1 : 0)));
+      const ids = Int32Array.from(batch.tokens.flat());
+      const mask = Float32Array.from(attn.flat());
+      const lp = (m: TrainableModel) => tf.tidy(() => m.tokenLogprobs({ inputIds: ids, B: batch.B, T: batch.L, attentionMask: mask }).logprobs);
+      const oldLogp = lp(deps.policy);
+      const refLogp = deps.reference ? lp(deps.reference) : undefined;
+      return { idx, batch, ids, mask, oldLogp, refLogp };
+    });
+    const tLogprobs = now();
+    if (signal?.aborted) {
+      for (const m of micro) tf.dispose([m.oldLogp, ...(m.refLogp ? [m.refLogp] : [])]);
+      return abort();
+    }
+
+    // 5) update: per mini-batch, accumulate gradients over its micro-batches, check finiteness, clip, AdamW
+    let backwardMs = 0;
+    let optimMs = 0;
+    const stats = { loss: 0, pg: 0, kl: 0, ent: 0, clip: 0, akl: 0, gnorm: 0 };
+    let skipReason: string | undefined;
+    let k = 0;
+    const lr = lrAt(cfg, s);
+    for (const mini of minis) {
+      const parts = micro.slice(k, k + mini.length);
+      k += mini.length;
+      const normalizer = normalizerOf(cfg.lossAgg as LossAggMode, parts.map((p) => p.batch));
+      const tb = now();
+      let grads: tf.NamedTensorMap | null = null;
+      const part = { loss: 0, pg: 0, kl: 0, ent: 0, clip: 0, akl: 0 };
+      for (const p of parts) {
+        const adv = tf.tensor2d(p.idx.map((r) => rows[r].adv), [p.batch.B, 1]); // (B, 1)
+        const lossMask = tf.tensor2d(p.batch.lossMask); // (B, T)
+        let out: { loss: number; pg: number; kl: number; ent: number; clip: number; akl: number } | undefined;
+        const { value, grads: g } = tf.variableGrads(() => {
+          const { logprobs, entropy } = deps.policy.tokenLogprobs({ inputIds: p.ids, B: p.batch.B, T: p.batch.L, attentionMask: p.mask });
+          const r = grpoLoss(
+            { logp: logprobs, oldLogp: p.oldLogp, refLogp: p.refLogp, entropy, advantages: adv, lossMask },
+            { clipRatio: cfg.clipRatio, klCoef: cfg.klCoef, entropyCoef: cfg.entropyCoef, lossAgg: cfg.lossAgg as LossAggMode, normalizer },
+          );
+          out = {
+            loss: r.loss.dataSync()[0],
+            pg: r.pgLoss.dataSync()[0],
+            kl: r.kl.dataSync()[0],
+            ent: r.entropy.dataSync()[0],
+            clip: r.clipFrac.dataSync()[0],
+            akl: r.approxKl.dataSync()[0],
+          };
+          return r.loss;
+        }, deps.policy.variables.filter((v) => v.trainable));
+        value.dispose();
+        tf.dispose([adv, lossMask]);
+        for (const key of Object.keys(part) as (keyof typeof part)[]) part[key] += out![key];
+        if (grads === null) grads = g;
+        else {
+          const acc: tf.NamedTensorMap = {};
+          for (const name of Object.keys(g)) acc[name] = tf.add(grads[name], g[name]);
+          tf.dispose(Object.values(grads));
+          tf.dispose(Object.values(g));
+          grads = acc;
+        }
+      }
+      backwardMs += now() - tb;
+      const to = now();
+      const gnorm = grads ? globalNorm(grads) : 0;
+      for (const key of Object.keys(part) as (keyof typeof part)[]) stats[key] += part[key] / minis.length;
+      stats.gnorm += gnorm / minis.length;
+      if (!Number.isFinite(part.loss) || !Number.isFinite(gnorm)) skipReason = `non-finite ${Number.isFinite(part.loss) ? "gradient norm" : "loss"}`;
+      else if (grads) {
+        const scale = gnorm > cfg.gradClip ? cfg.gradClip / (gnorm + 1e-6) : 1; // clip the global norm
+        const clipped: tf.NamedTensorMap = {};
+        for (const name of Object.keys(grads)) clipped[name] = scale === 1 ? grads[name] : tf.mul(grads[name], scale);
+        deps.optimizer.applyGradients(clipped, lr);
+        if (scale !== 1) tf.dispose(Object.values(clipped));
+      }
+      if (grads) tf.dispose(Object.values(grads));
+      optimMs += now() - to;
+      if (skipReason) break;
+    }
+    for (const m of micro) tf.dispose([m.oldLogp, ...(m.refLogp ? [m.refLogp] : [])]);
+
+    // 6) sync the new weights into the inference engine
+    const ts = now();
+    if (!skipReason) await deps.syncWeights(deps.policy.exportWeights());
+    const tSync = now();
+
+    // 7) log
+    badSteps = skipReason ? badSteps + 1 : 0;
+    stepsDone++;
+    const trainedTokens = micro.reduce((a, m) => a + m.batch.trainTokens, 0);
+    const totalS = (tSync - t0) / 1000;
+    const metrics: StepMetrics = {
+      step: stepsDone,
+      reward_mean: mean(rewards),
+      reward_std: std(rewards),
+      research_reward_mean: mean(scores.map((x) => x.researchReward)),
+      format_rate: mean(scores.map((x) => (x.valid ? 1 : 0))),
+      answer_f1_mean: mean(scores.map((x) => x.f1)),
+      answer_em_mean: mean(scores.map((x) => x.em)),
+      searches_mean: mean(trajectories.map((t) => t.searches)),
+      search_rate: mean(trajectories.map((t) => (t.searches > 0 ? 1 : 0))),
+      response_tokens_mean: mean(trajectories.map((t) => t.responseIds?.length ?? 0)),
+      trained_tokens: trainedTokens,
+      loss: stats.loss,
+      pg_loss: stats.pg,
+      kl: stats.kl,
+      entropy: stats.ent,
+      clip_frac: stats.clip,
+      approx_kl: stats.akl,
+      grad_norm: stats.gnorm,
+      lr,
+      forced_search_prob: forcedProb,
+      max_hops: maxHopsAt(cfg.curriculum, s),
+      skipped: skipReason !== undefined,
+      ...(skipReason ? { skip_reason: skipReason } : {}),
+      seconds: {
+        rollout: (tRollout - t0) / 1000,
+        reward: (tReward - tRollout) / 1000,
+        logprobs: (tLogprobs - tReward) / 1000,
+        backward: backwardMs / 1000,
+        optimizer: optimMs / 1000,
+        sync: (tSync - ts) / 1000,
+        total: totalS,
+      },
+      tokens_per_s: totalS > 0 ? trainedTokens / totalS : 0,
+    };
+    const out: StepOutput = {
+      metrics,
+      trajectories: trajectories.map((t, i) => ({ ...t, reward: rewards[i], score: scores[i], advantage: advantages[i], forced: forced[Math.floor(i / G)] })),
+    };
+    if (badSteps >= cfg.maxBadSteps) {
+      const err = new UserError(`stopping: ${badSteps} consecutive steps with a NaN/Inf loss or gradient (last: step ${stepsDone}, ${skipReason}); lower lr or check the data`);
+      (err as UserError & { output?: StepOutput }).output = out;
+      throw err;
+    }
+    return out;
+  }
+
+  /** 1) of the loop: rollouts of every prompt, G each, in prompt order (group after group). */
+  async function rollOut(examples: TrainExample[], forced: boolean[], s: number): Promise<Trajectory[]> {
+    const common = {
+      backend: deps.backend,
+      retriever: deps.retriever,
+      n: G,
+      temperature: cfg.temperature,
+      topP: cfg.topP < 1 ? cfg.topP : undefined,
+      maxResponseTokens: cfg.maxResponseTokens,
+      maxPromptTokens: cfg.maxPromptTokens,
+      topN: cfg.topN,
+      maxSearches: cfg.maxSearches ?? undefined,
+      seed: stepSeed(cfg.seed, s),
+      batchSize: Math.max(1, P * G),
+    };
+    // ids unique within the step even when a question repeats (small datasets, epochs > 1)
+    const asRollout = (e: TrainExample, i: number) => ({ id: `${s + 1}:${i}:${e.id}`, question: e.question, goldenAnswers: e.goldenAnswers });
+    const plain = examples.map(asRollout).filter((_, i) => !forced[i]);
+    const forcedEx = examples.map(asRollout).filter((_, i) => forced[i]);
+    const forcedTemplate: PromptTemplate = { ...template, completion: (q) => template.completion(q) + cfg.curriculum.forcedPrefix };
+    const byId = new Map<string, Trajectory>();
+    for (const t of plain.length ? await runRollouts({ ...common, examples: plain, template }) : []) byId.set(t.id, t);
+    for (const t of forcedEx.length ? await runRollouts({ ...common, examples: forcedEx, template: forcedTemplate }) : []) byId.set(t.id, t);
+    const out: Trajectory[] = [];
+    examples.forEach((e, i) => {
+      for (let k = 0; k < G; k++) {
+        const t = byId.get(`${asRollout(e, i).id}#${k}`);
+        if (!t) throw new Error(`rollout ${asRollout(e, i).id}#${k} is missing from the rollout results`);
+        out.push(t);
+      }
+    });
+    return out;
+  }
+
+  /** A trajectory's token view, or null when it has none (an errored rollout): scored, but not trained on. */
+  function trainable(t: Trajectory): TrainSequence | null {
+    if (!t.promptIds || !t.responseIds || !t.lossMask || t.responseIds.length === 0) {
+      if (t.finishReason === "error") return null;
+      return sequenceOf(t); // throws with a clear message (a backend without ids)
+    }
+    return sequenceOf(t);
+  }
+
+  return {
+    step,
+    state: () => ({ step: stepsDone, cursor: sampler.cursor(), rng: rng.getState(), badSteps, optimizer: deps.optimizer.getState().scalars }),
+    restore: (st) => {
+      stepsDone = st.step;
+      sampler.setCursor(st.cursor);
+      rng.setState(st.rng);
+      badSteps = st.badSteps;
+    },
+    get stepsDone() {
+      return stepsDone;
+    },
+    totalSteps,
+  };
+}
+
+/** Denominator making micro-batch losses add up to the mini-batch loss (see grpo.aggregateLoss). */
+function normalizerOf(mode: LossAggMode, batches: { B: number; trainTokens: number }[]): number {
+  if (mode === "token-mean") return Math.max(1, batches.reduce((a, b) => a + b.trainTokens, 0));
+  return batches.reduce((a, b) => a + b.B, 0);
+}
+
+/** ‖g‖₂ over all gradients together (the norm that clipping uses). */
+export function globalNorm(grads: tf.NamedTensorMap): number {
+  return Math.sqrt(tf.tidy(() => tf.addN(Object.values(grads).map((g) => tf.sum(tf.square(g)))).dataSync()[0]));
+}
