@@ -1,0 +1,178 @@
+/**
+ * @module model/generate — the native generation engine: continuous batching over the KV-cached forward pass
+ * (model/infer.ts). Up to `maxBatch` sequences decode together; a finished sequence frees its slot at once and the
+ * next request is prefilled into it, so short answers never wait for long ones. Stops on EOS, on any stop string
+ * (matched on the decoded text, so it may span tokens), or at the token budget.
+ */
+import { createRng, type Rng } from "../util/rng.js";
+import { UserError } from "../util/errors.js";
+import type { ModelConfig } from "./config.js";
+import type { GenerationRequest, GenerationResult } from "./generation.js";
+import type { WeightMap } from "./weights.js";
+import type { Tokenizer } from "../tokenizer/types.js";
+import { InferenceModel, type KVCache } from "./infer.js";
+import { sampleToken } from "./sampling.js";
+
+export interface LoadedModel {
+  config: ModelConfig;
+  weights: WeightMap;
+  tokenizer: Tokenizer;
+}
+
+export interface EngineOptions {
+  /** Most sequences decoded together (default 16). */
+  maxBatch?: number;
+}
+
+export interface Engine {
+  readonly config: ModelConfig;
+  readonly tokenizer: Tokenizer;
+  /** Token ids that end a sequence (config eos_token_id ∪ tokenizer EOS). */
+  readonly eosIds: ReadonlySet<number>;
+  generate(requests: GenerationRequest[]): Promise<GenerationResult[]>;
+  /** Logits (T, V) for every position of `ids`, from a fresh cache. */
+  logits(ids: number[]): Float32Array;
+  /** Swap in new weights (the trainer calls this after each update); shapes must match the config. */
+  setWeights(weights: WeightMap): void;
+}
+
+/** Whether text prompts get a BOS prepended: llama2.c always; HF tokenizers when tokenizer_config says add_bos_token. */
+export function addsBos(tokenizer: Tokenizer): boolean {
+  if (tokenizer.bosId === null) return false;
+  const t = tokenizer as Tokenizer & { kind?: string; files?: { tokenizerConfig: Record<string, unknown> } };
+  if (t.kind === "hf") return t.files?.tokenizerConfig.add_bos_token === true;
+  return true;
+}
+
+/** Token ids of a text prompt as the engine feeds them; an empty prompt starts from BOS (or EOS when there is no BOS). */
+export function encodePrompt(tokenizer: Tokenizer, prompt: string): number[] {
+  const ids = tokenizer.encode(prompt, { addBos: addsBos(tokenizer) });
+  if (ids.length) return ids;
+  const start = tokenizer.bosId ?? tokenizer.eosId;
+  if (start === null) throw new UserError("empty prompt and the tokenizer has neither BOS nor EOS to start from");
+  return [start];
+}
+
+/** Text of `gen` as it reads after `prev` (decoders may treat the first token of a sequence specially). */
+export function decodeAfter(tokenizer: Tokenizer, prev: number | undefined, gen: number[]): string {
+  if (prev === undefined) return tokenizer.decode(gen);
+  const head = tokenizer.decode([prev]);
+  const all = tokenizer.decode([prev, ...gen]);
+  return all.startsWith(head) ? all.slice(head.length) : tokenizer.decode(gen);
+}
+
+interface Slot {
+  index: number;
+  req: GenerationRequest;
+  cache: KVCache;
+  prev: number | undefined; // last prompt token: decoding context
+  pending: number[]; // tokens to feed next forward
+  ids: number[];
+  logprobs: number[];
+  text: string;
+  rng: Rng;
+  maxStop: number;
+}
+
+export function createEngine(model: LoadedModel, opts: EngineOptions = {}): Engine {
+  const { config, tokenizer } = model;
+  const net = new InferenceModel(config, model.weights);
+  const maxBatch = Math.max(1, opts.maxBatch ?? 16);
+  const eosIds = new Set<number>();
+  const cfgEos = config.eos_token_id;
+  for (const e of Array.isArray(cfgEos) ? cfgEos : cfgEos != null ? [cfgEos] : []) eosIds.add(e);
+  if (tokenizer.eosId !== null) eosIds.add(tokenizer.eosId);
+  const V = config.vocab_size;
+  const maxPos = config.max_position_embeddings;
+
+  const start = (req: GenerationRequest, index: number): Slot => {
+    const promptIds = req.promptIds?.length ? req.promptIds : encodePrompt(tokenizer, req.prompt);
+    if (promptIds.length >= maxPos)
+      throw new UserError(`prompt of ${promptIds.length} tokens does not fit the context of ${maxPos} positions`);
+    if (!(req.maxTokens >= 0)) throw new UserError(`maxTokens must be >= 0, got ${req.maxTokens}`);
+    const capacity = Math.min(maxPos, promptIds.length + req.maxTokens);
+    return {
+      index,
+      req,
+      cache: net.newCache(capacity),
+      prev: promptIds[promptIds.length - 1],
+      pending: promptIds,
+      ids: [],
+      logprobs: [],
+      text: "",
+      rng: createRng(req.seed ?? (Math.random() * 2 ** 32) >>> 0),
+      maxStop: Math.max(0, ...req.stop.map((s) => s.length)),
+    };
+  };
+
+  /** After appending a token: the finish reason, or null to continue. Updates slot.text. */
+  const check = (s: Slot, id: number): GenerationResult["finishReason"] | null => {
+    if (eosIds.has(id)) return "eos";
+    const stops = s.req.stop.filter((x) => x.length > 0);
+    if (stops.length) {
+      const prevLen = s.text.length;
+      s.text = decodeAfter(tokenizer, s.prev, s.ids);
+      const from = Math.max(0, prevLen - s.maxStop - 2);
+      let best = -1;
+      let bestStop = "";
+      for (const stop of stops) {
+        const at = s.text.indexOf(stop, from);
+        if (at !== -1 && (best === -1 || at < best)) [best, bestStop] = [at, stop];
+      }
+      if (best !== -1) {
+        s.text = s.text.slice(0, best + bestStop.length);
+        (s as Slot & { stopString?: string }).stopString = bestStop;
+        return "stop";
+      }
+    }
+    if (s.ids.length >= s.req.maxTokens || s.cache.length + 1 > s.cache.capacity) return "length";
+    return null;
+  };
+
+  const finish = (s: Slot, reason: GenerationResult["finishReason"]): GenerationResult => {
+    const stopString = (s as Slot & { stopString?: string }).stopString;
+    const text = reason === "stop" ? s.text : decodeAfter(tokenizer, s.prev, s.ids);
+    return { text, tokenIds: s.ids, logprobs: s.logprobs, finishReason: reason, ...(stopString !== undefined ? { stopString } : {}) };
+  };
+
+  return {
+    config,
+    tokenizer,
+    eosIds,
+    async generate(requests) {
+      const results: GenerationResult[] = new Array(requests.length);
+      let next = 0;
+      let active: Slot[] = [];
+      while (next < requests.length || active.length) {
+        while (active.length < maxBatch && next < requests.length) {
+          const req = requests[next];
+          if (req.maxTokens === 0) results[next] = { text: "", tokenIds: [], logprobs: [], finishReason: "length" };
+          else active.push(start(req, next));
+          next++;
+        }
+        if (!active.length) break;
+        const logits = net.forward(active.map((s) => ({ cache: s.cache, tokens: s.pending })));
+        const still: Slot[] = [];
+        active.forEach((s, row) => {
+          const { id, logprob } = sampleToken(logits, row * V, V, s.req, s.rng);
+          s.ids.push(id);
+          s.logprobs.push(logprob);
+          s.pending = [id];
+          const reason = check(s, id);
+          if (reason) results[s.index] = finish(s, reason);
+          else still.push(s);
+        });
+        active = still;
+        await new Promise((r) => setImmediate(r)); // keep servers responsive between steps
+      }
+      return results;
+    },
+    logits(ids) {
+      const cache = net.newCache(ids.length);
+      return net.forward([{ cache, tokens: ids, logits: "all" }]);
+    },
+    setWeights(weights) {
+      net.setWeights(weights);
+    },
+  };
+}
