@@ -19,6 +19,7 @@ const ARTICLES_RE = /(?<![\p{L}\p{N}_])(?:a|an|the)(?![\p{L}\p{N}_])/gu;
  * Python's `str.split()` with no separator splits on `str.isspace()` characters. That set differs from JS `\s`:
  * Python includes U+001C–U+001F and U+0085, and excludes U+FEFF.
  */
+// eslint-disable-next-line no-control-regex -- U+001C–U+001F are whitespace to Python
 export const PY_WHITESPACE_RE = /[\t\n\v\f\r \x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+/;
 
 /** Python `s.split()` (no argument): split on runs of whitespace, drop empty pieces. */
