@@ -122,7 +122,7 @@ describe("malformed input names file, line and field", () => {
     ["array item field", "g.json", '[{"question": "q", "answer": "a"}, {"question": 5, "answer": "a"}]', ": [1].question: expected a string, got number"],
     ["array item not an object", "h.json", '[{"question": "q", "answer": "a"}, 7]', ": [1]: expected a JSON object, got number"],
     ["broken JSON document", "i.json", '[\n{"question": "q", "answer": "a"},\n{"question": "q" "answer": "a"}\n]', ":3: invalid JSON"],
-    ["top-level object", "j.json", '{\n"question": "q"\n}', ": expected a JSON array of QA records (or JSONL), got a top-level object"],
+    ["top-level object", "j.json", '{\n"question": "q"\n}', ": expected a JSON array of records (or JSONL), got a top-level object"],
     ["not a QA file", "k.jsonl", '{"id": "0", "contents": "text"}\n', ":1: not a QA record we know (keys: id, contents)"],
     ["empty file", "l.jsonl", "", ":1: empty file"],
     ["verl without ground truth", "m.jsonl", '{"prompt": [], "reward_model": {}}\n', ":1: reward_model.ground_truth: expected a string or a list of strings, got nothing (field missing)"],

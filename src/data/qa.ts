@@ -64,8 +64,8 @@ function parseJsonDocument(path: string): unknown {
   }
 }
 
-/** Records with their place, from either container. */
-async function* records(path: string, container: Container): AsyncGenerator<{ value: unknown; index: number; line?: number }> {
+/** Raw records with their place (0-based index; line for JSONL), from either container. */
+export async function* readRecords(path: string, container: Container = detectContainer(path)): AsyncGenerator<{ value: unknown; index: number; line?: number }> {
   if (container === "jsonl") {
     let index = 0;
     for await (const { value, line } of readJsonl(path)) yield { value, index: index++, line };
@@ -73,7 +73,7 @@ async function* records(path: string, container: Container): AsyncGenerator<{ va
   }
   const doc = parseJsonDocument(path);
   if (!Array.isArray(doc)) {
-    throw new InputError(path, undefined, undefined, `expected a JSON array of QA records (or JSONL), got a top-level ${doc === null ? "null" : typeof doc}`);
+    throw new InputError(path, undefined, undefined, `expected a JSON array of records (or JSONL), got a top-level ${doc === null ? "null" : typeof doc}`);
   }
   for (let i = 0; i < doc.length; i++) yield { value: doc[i], index: i };
 }
@@ -86,7 +86,7 @@ export async function* loadQA(path: string, opts: LoadOptions = {}): AsyncGenera
   let format = opts.format;
   let n = 0;
   if (opts.limit !== undefined && opts.limit <= 0) return;
-  for await (const { value, index, line } of records(path, container)) {
+  for await (const { value, index, line } of readRecords(path, container)) {
     const at = { file: path, index, line };
     if (format === undefined) {
       const detected = detectFormat(value);
