@@ -10,7 +10,7 @@ import { computeReward } from "./reward.js";
 import { hasPython, runPythonReference } from "./testdata/python-ref.js";
 
 const WORDS = ["Paris", "the", "a", "an", "The", "yes", "no", "noanswer", "Ünïcode", "théâtre", "Σίσυφος", "x_y", "A-team",
-  "U.S.", "٣", "1945", "\u0301the", "an1", "NEW", "york", "«the»", "İstanbul", "ß", "ǅ"];
+  "U.S.", "٣", "1945", "\u0301the", "an1", "NEW", "york", "«the»", "İstanbul", "ß", "ǅ", "ΣΊΣΥΦΟΣ", "Ⅻ", "the²", "ﬁ"];
 const SEPS = [" ", " ", " ", "\t", "\n", "\u00a0", "\u0085", "\x1c", "\ufeff", "\u3000", ", ", "-", "_", ".", ""];
 const TAGS = ["<think>", "</think>", "<search>", "</search>", "<result>", "</result>", "<answer>", "</answer>", "\\boxed{",
   "\\boxed ", "\\fbox{", "{", "}", "$", "<|im_end|>", "<|endoftext|>", "<|im_start|>assistant\n", "Assistant:"];
