@@ -30,6 +30,8 @@ export interface MethodContext {
   gen: GenerationSettings;
   /** For chat (instruct) models: renders messages with the model's chat template. Absent: base model, plain prompts. */
   chat?: ChatRenderer;
+  /** Round counts (FlashRAG constructor arguments): Iter-RetGen `iter_num` (3), IRCoT `max_iter` (5). */
+  rounds?: { iterRetgen?: number; ircot?: number };
   /** Runs one ReSearch rollout (the rollout engine's loop) for the `research` method. */
   rollout?: (item: EvalItem) => Promise<Trajectory>;
 }

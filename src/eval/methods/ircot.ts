@@ -57,14 +57,15 @@ export const ircot: Method = {
     mergeHits(pool, first.hits);
     let passages = first.hits; // FlashRAG keeps the retriever's order until the first merge
     const thoughts: string[] = [];
-    for (let iter = 0; iter < IRCOT_MAX_ITERATIONS; iter++) {
+    const maxRounds = ctx.rounds?.ircot ?? IRCOT_MAX_ITERATIONS;
+    for (let iter = 0; iter < maxRounds; iter++) {
       const prompt = buildPrompt(IRCOT_PROMPT, { question: item.question, hits: passages, previousGen: previousThoughts(thoughts) }, ctx.chat);
       const step = await generateText(ctx, prompt);
       generations.push(step);
       const thought = firstThought(step.output);
       thoughts.push(thought);
       if (thought.includes(IRCOT_ANSWER_MARKER)) break;
-      if (iter === IRCOT_MAX_ITERATIONS - 1) break; // FlashRAG retrieves once more here, but nothing reads it
+      if (iter === maxRounds - 1) break; // FlashRAG retrieves once more here, but nothing reads it
       const next = await retrieve(ctx, thought);
       retrievals.push(next);
       passages = mergeHits(pool, next.hits);

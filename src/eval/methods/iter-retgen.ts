@@ -18,7 +18,8 @@ export const iterRetGen: Method = {
     const retrievals: RetrievalStep[] = [];
     const generations: GenerationStep[] = [];
     let previous = "";
-    for (let iter = 0; iter < ITER_RETGEN_ITERATIONS; iter++) {
+    const rounds = ctx.rounds?.iterRetgen ?? ITER_RETGEN_ITERATIONS;
+    for (let iter = 0; iter < rounds; iter++) {
       const query = iter === 0 ? item.question : `${item.question} ${previous}`;
       const retrieval = await retrieve(ctx, query);
       const step = await generateText(ctx, buildPrompt(NAIVE_RAG_PROMPT, { question: item.question, hits: retrieval.hits }, ctx.chat));
