@@ -1,0 +1,58 @@
+/** @module cli/commands/index-corpus — `research index build` and `research index corpus-from-qa`. */
+import { InvalidArgumentError, type Command } from "commander";
+
+const float = (name: string) => (v: string) => {
+  const n = Number(v);
+  if (!Number.isFinite(n)) throw new InvalidArgumentError(`${name} must be a number`);
+  return n;
+};
+
+export function register(program: Command): void {
+  const index = program.command("index").description("Build retrieval indexes and corpora");
+
+  index
+    .command("build")
+    .description("Index a FlashRAG JSONL corpus ({id, contents} or {id, title, text}) for BM25, dense or hybrid search")
+    .requiredOption("--corpus <file>", "corpus JSONL")
+    .requiredOption("--out <dir>", "index directory to create")
+    .option("--kind <kind>", "bm25 | dense | hybrid (dense and hybrid also embed every passage)", "bm25")
+    .option("--embedder <name>", "dense embedder: use-lite (built in, no download)", "use-lite")
+    .option("--k1 <x>", "BM25 k1", float("--k1"), 0.9)
+    .option("--b <x>", "BM25 b", float("--b"), 0.4)
+    .option("--skip-bad", "skip malformed lines and duplicate ids (counted) instead of failing")
+    .option("--overwrite", "replace an existing index at --out")
+    .option("--quiet", "no progress bar")
+    .action(async (o: { corpus: string; out: string; kind: string; embedder: string; k1: number; b: number; skipBad?: boolean; overwrite?: boolean; quiet?: boolean }) => {
+      const { UserError } = await import("../../util/errors.js");
+      if (!["bm25", "dense", "hybrid"].includes(o.kind)) throw new UserError(`--kind: expected bm25, dense or hybrid, got ${o.kind}`);
+      const { buildIndex } = await import("../../retrieval/index.js");
+      const stats = await buildIndex({
+        corpus: o.corpus,
+        out: o.out,
+        kind: o.kind as "bm25" | "dense" | "hybrid",
+        embedder: o.embedder,
+        bm25: { k1: o.k1, b: o.b },
+        skipBad: o.skipBad,
+        overwrite: o.overwrite,
+        quiet: o.quiet,
+        onSkip: (line, reason) => process.stderr.write(`skipped ${o.corpus}:${line}: ${reason}\n`),
+      });
+      process.stdout.write(
+        `indexed ${stats.passages} passages (${stats.skipped} skipped) into ${o.out}: ${stats.terms} terms, ` +
+          `${stats.postings} postings, ${(stats.bytes / 1e6).toFixed(1)} MB, ${stats.seconds.toFixed(1)} s ` +
+          `(${Math.round(stats.passagesPerSecond)} passages/s)\n`,
+      );
+    });
+
+  index
+    .command("corpus-from-qa")
+    .description("Make a FlashRAG corpus from QA files that carry paragraphs (HotpotQA distractor context, R1-Searcher rollouts)")
+    .requiredOption("--input <files...>", "QA JSONL files (HotpotQA rows with `context`, or rollouts with `gen_text_store`)")
+    .requiredOption("--out <file>", "corpus JSONL to write")
+    .action(async (o: { input: string[]; out: string }) => {
+      const { corpusFromQa } = await import("../../retrieval/corpus-from-qa.js");
+      const s = await corpusFromQa({ inputs: o.input, out: o.out });
+      for (const f of s.files) process.stdout.write(`${f.path}: ${f.rows} rows, ${f.paragraphs} paragraphs\n`);
+      process.stdout.write(`wrote ${s.passages} passages to ${o.out} (${s.duplicates} duplicates merged)\n`);
+    });
+}

@@ -1,0 +1,184 @@
+/**
+ * @module retrieval/bm25-search — exact top-k BM25 with OR semantics, fast on frequent words.
+ *
+ * Term-at-a-time in decreasing order of each term's score bound (rare terms first), with the MaxScore
+ * safe cutoff (Turtle & Flood 1995): once the k-th best partial score θ exceeds the sum of the bounds of the
+ * terms not yet processed, no unseen document can enter the top k, so the remaining (frequent, low-idf)
+ * terms only update the surviving candidates, found by binary search in their doc-sorted postings instead
+ * of scanning millions of postings. Candidates whose partial score plus the remaining bound falls below θ
+ * are dropped as θ rises. The result is identical to exhaustive scoring (`searchBm25Exhaustive`).
+ */
+import type { Bm25Index } from "./bm25.js";
+
+export interface ScoredDoc {
+  doc: number;
+  score: number;
+}
+
+/** Per-thread scratch space sized to the corpus; reuse it across queries. */
+export interface Bm25Scratch {
+  acc: Float64Array; // (N,) partial scores, all zero between queries
+  touched: Int32Array; // (N,) docs with acc > 0
+  cand: Int32Array; // (N,) surviving candidates in candidate mode
+}
+
+export const createScratch = (numDocs: number): Bm25Scratch => ({
+  acc: new Float64Array(numDocs),
+  touched: new Int32Array(numDocs),
+  cand: new Int32Array(numDocs),
+});
+
+interface QueryTerm {
+  id: number;
+  weight: number; // qtf · idf
+  bound: number; // qtf · maxScore
+}
+
+/** Distinct query terms found in the index, by decreasing bound (ties: term id). */
+export function planQuery(ix: Bm25Index, terms: string[]): QueryTerm[] {
+  const qtf = new Map<number, number>();
+  for (const t of terms) {
+    const id = ix.termId.get(t);
+    if (id !== undefined) qtf.set(id, (qtf.get(id) ?? 0) + 1);
+  }
+  const out: QueryTerm[] = [];
+  for (const [id, n] of qtf) out.push({ id, weight: n * ix.idf[id], bound: n * ix.maxScore[id] });
+  return out.sort((a, b) => b.bound - a.bound || a.id - b.id);
+}
+
+/** k-th largest acc[] over docs[0, n) (0 when n < k). */
+function kthScore(acc: Float64Array, docs: Int32Array, n: number, k: number): number {
+  if (n < k) return 0;
+  const top = new Float64Array(k); // ascending; top[0] is the current k-th best
+  let filled = 0;
+  for (let i = 0; i < n; i++) {
+    const s = acc[docs[i]];
+    if (filled < k) {
+      let j = filled++;
+      while (j > 0 && top[j - 1] > s) { top[j] = top[j - 1]; j--; }
+      top[j] = s;
+    } else if (s > top[0]) {
+      let j = 0;
+      while (j + 1 < k && top[j + 1] < s) { top[j] = top[j + 1]; j++; }
+      top[j] = s;
+    }
+  }
+  return top[0];
+}
+
+/** Best k of docs[0, n) by score desc, doc id asc. */
+function topK(acc: Float64Array, docs: Int32Array, n: number, k: number): ScoredDoc[] {
+  const best: ScoredDoc[] = [];
+  const worse = (a: ScoredDoc, s: number, d: number) => a.score < s || (a.score === s && a.doc > d);
+  for (let i = 0; i < n; i++) {
+    const d = docs[i];
+    const s = acc[d];
+    if (best.length === k && !worse(best[k - 1], s, d)) continue;
+    let j = best.length < k ? best.length : k - 1;
+    if (best.length < k) best.push({ doc: d, score: s });
+    while (j > 0 && worse(best[j - 1], s, d)) { best[j] = best[j - 1]; j--; }
+    best[j] = { doc: d, score: s };
+  }
+  return best;
+}
+
+/** First index in postDocs[lo, hi) equal to doc, or -1. */
+function findDoc(postDocs: Uint32Array, lo: number, hi: number, doc: number): number {
+  const end = hi;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (postDocs[mid] < doc) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo < end && postDocs[lo] === doc ? lo : -1;
+}
+
+/** Work counters for one query (for tests and benchmarks). */
+export interface SearchStats {
+  /** Postings read sequentially. */
+  scanned: number;
+  /** Binary-search lookups of candidates in frequent terms' postings. */
+  lookups: number;
+  /** Terms processed after the cutoff (candidates only). */
+  prunedTerms: number;
+}
+
+/** Top-k documents for analyzed query terms. Exact; see the module comment for the pruning. */
+export function searchBm25(ix: Bm25Index, terms: string[], k: number, scratch: Bm25Scratch, stats?: SearchStats): ScoredDoc[] {
+  const plan = planQuery(ix, terms);
+  if (plan.length === 0 || k <= 0) return [];
+  const { acc, touched, cand } = scratch;
+  const { postDocs, postTfs, offsets, docNorm } = ix;
+  const k1p1 = ix.meta.k1 + 1;
+  // rest[i]: the bound of terms after i, summed from the end so the last is exactly 0.
+  const rest = new Float64Array(plan.length);
+  for (let i = plan.length - 2; i >= 0; i--) rest[i] = rest[i + 1] + plan[i + 1].bound;
+  let nTouched = 0;
+  let nCand = -1; // -1: still in OR mode (new docs may enter)
+  let theta = 0;
+  for (let qi = 0; qi < plan.length; qi++) {
+    const q = plan[qi];
+    // Float slack so rounding in the sums never cuts a document that could tie the k-th score.
+    const remaining = rest[qi] * (1 + 1e-9) + 1e-12;
+    const lo = offsets[q.id];
+    const hi = offsets[q.id + 1];
+    const w = q.weight * k1p1;
+    if (nCand < 0) {
+      if (stats) stats.scanned += hi - lo;
+      for (let p = lo; p < hi; p++) {
+        const d = postDocs[p];
+        const tf = postTfs[p];
+        if (acc[d] === 0) touched[nTouched++] = d;
+        acc[d] += (w * tf) / (tf + docNorm[d]);
+      }
+      theta = kthScore(acc, touched, nTouched, k);
+      if (nTouched >= k && remaining < theta) {
+        nCand = 0;
+        for (let i = 0; i < nTouched; i++) if (acc[touched[i]] + remaining >= theta) cand[nCand++] = touched[i];
+      }
+    } else {
+      const df = hi - lo;
+      if (stats) stats.prunedTerms++;
+      if (nCand * Math.log2(df + 1) < df) {
+        if (stats) stats.lookups += nCand;
+        for (let i = 0; i < nCand; i++) {
+          const d = cand[i];
+          const p = findDoc(postDocs, lo, hi, d);
+          if (p >= 0) acc[d] += (w * postTfs[p]) / (postTfs[p] + docNorm[d]);
+        }
+      } else {
+        // Many candidates: one sequential pass, updating only docs already seen (acc > 0).
+        if (stats) stats.scanned += df;
+        for (let p = lo; p < hi; p++) {
+          const d = postDocs[p];
+          if (acc[d] !== 0) acc[d] += (w * postTfs[p]) / (postTfs[p] + docNorm[d]);
+        }
+      }
+      theta = kthScore(acc, cand, nCand, k);
+      let n = 0;
+      for (let i = 0; i < nCand; i++) if (acc[cand[i]] + remaining >= theta) cand[n++] = cand[i];
+      nCand = n;
+    }
+  }
+  const out = nCand < 0 ? topK(acc, touched, nTouched, k) : topK(acc, cand, nCand, k);
+  for (let i = 0; i < nTouched; i++) acc[touched[i]] = 0;
+  return out;
+}
+
+/** Reference: score every document for every query term (same term order and float operations), sort, cut. */
+export function searchBm25Exhaustive(ix: Bm25Index, terms: string[], k: number): ScoredDoc[] {
+  const plan = planQuery(ix, terms);
+  const scores = new Float64Array(ix.meta.numDocs);
+  const k1p1 = ix.meta.k1 + 1;
+  for (const q of plan) {
+    const w = q.weight * k1p1;
+    for (let p = ix.offsets[q.id]; p < ix.offsets[q.id + 1]; p++) {
+      const d = ix.postDocs[p];
+      scores[d] += (w * ix.postTfs[p]) / (ix.postTfs[p] + ix.docNorm[d]);
+    }
+  }
+  const all: ScoredDoc[] = [];
+  scores.forEach((score, doc) => { if (score > 0) all.push({ doc, score }); });
+  all.sort((a, b) => b.score - a.score || a.doc - b.doc);
+  return all.slice(0, k);
+}

@@ -1,0 +1,134 @@
+/**
+ * @module retrieval/client — a Retriever over HTTP for our server and for existing Python servers: the
+ * ReSearch/FlashRAG API (`POST /batch_search`) or the Search-R1 API (`POST /retrieve`). Per-request timeout;
+ * retries with exponential backoff on network errors, timeouts, 5xx and 503 (honouring Retry-After);
+ * other 4xx fail at once with the server's message.
+ */
+import { UserError } from "../util/errors.js";
+import { passageFromJson } from "./corpus.js";
+import type { Retriever, SearchHit } from "./types.js";
+
+export interface ClientOptions {
+  url: string;
+  api?: "research" | "search-r1";
+  /** Per attempt, ms. */
+  timeoutMs?: number;
+  /** Extra attempts after the first. */
+  retries?: number;
+  /** First backoff, ms (doubles each retry, with jitter). */
+  backoffMs?: number;
+  /** Queries per HTTP request (larger batches are split). */
+  maxBatch?: number;
+}
+
+export class RetrieverHttpError extends Error {
+  constructor(readonly status: number, message: string) {
+    super(message);
+    this.name = "RetrieverHttpError";
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function toHit(v: unknown, score: number, where: string): SearchHit {
+  const p = passageFromJson(v);
+  if (typeof p === "string") throw new RetrieverHttpError(0, `${where}: unexpected document (${p})`);
+  return { ...p, score };
+}
+
+/** Parse a /batch_search answer: per-query `[docs]` / `[[docs], [scores]]`, or FlashRAG's `[[docs…], [scores…]]`. */
+export function parseBatchSearch(body: unknown, n: number): SearchHit[][] {
+  if (!Array.isArray(body)) throw new RetrieverHttpError(0, "batch_search: expected a JSON array");
+  const isNums = (x: unknown) => Array.isArray(x) && x.every((s) => typeof s === "number");
+  const isDocs = (x: unknown) => Array.isArray(x) && x.every((d) => typeof d === "object" && d !== null && !Array.isArray(d));
+  // FlashRAG style: [docLists, scoreLists].
+  if (body.length === 2 && n !== 2 && Array.isArray(body[0]) && Array.isArray(body[1]) && body[0].length === n && (body[1] as unknown[]).every(isNums) && (body[0] as unknown[]).every(isDocs)) {
+    const [docs, scores] = body as [unknown[][], number[][]];
+    return docs.map((list, i) => list.map((d, j) => toHit(d, scores[i][j], "batch_search")));
+  }
+  if (body.length !== n) throw new RetrieverHttpError(0, `batch_search: expected ${n} results, got ${body.length}`);
+  return body.map((r: unknown) => {
+    if (Array.isArray(r) && r.length === 2 && Array.isArray(r[0]) && isDocs(r[0]) && isNums(r[1])) {
+      const [docs, scores] = r as [unknown[], number[]];
+      return docs.map((d, j) => toHit(d, scores[j], "batch_search"));
+    }
+    if (!Array.isArray(r)) throw new RetrieverHttpError(0, "batch_search: expected a list per query");
+    return r.map((d, j) => toHit(d, -j, "batch_search")); // no scores: keep the server's order
+  });
+}
+
+/** Parse a Search-R1 /retrieve answer: `{result: [[{document, score}…]…]}` or `{result: [[doc…]…]}`. */
+export function parseRetrieve(body: unknown, n: number): SearchHit[][] {
+  const result = (body as { result?: unknown })?.result;
+  if (!Array.isArray(result) || result.length !== n) throw new RetrieverHttpError(0, `retrieve: expected {"result": [...]} with ${n} lists`);
+  return result.map((list: unknown) => {
+    if (!Array.isArray(list)) throw new RetrieverHttpError(0, "retrieve: expected a list per query");
+    return list.map((item: unknown, j) => {
+      const o = item as { document?: unknown; score?: unknown };
+      if (o && typeof o === "object" && "document" in o) return toHit(o.document, typeof o.score === "number" ? o.score : -j, "retrieve");
+      return toHit(item, -j, "retrieve");
+    });
+  });
+}
+
+export function createRetrieverClient(opts: ClientOptions): Retriever {
+  const base = opts.url.replace(/\/+$/, "");
+  const api = opts.api ?? "research";
+  const timeoutMs = opts.timeoutMs ?? 30_000;
+  const retries = opts.retries ?? 4;
+  const backoffMs = opts.backoffMs ?? 250;
+  const maxBatch = opts.maxBatch ?? 512;
+
+  async function post(path: string, body: unknown): Promise<unknown> {
+    let lastErr: Error = new Error("no attempt");
+    for (let attempt = 0; attempt <= retries; attempt++) {
+      let wait = backoffMs * 2 ** attempt * (0.5 + Math.random() / 2);
+      try {
+        const res = await fetch(base + path, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify(body),
+          signal: AbortSignal.timeout(timeoutMs),
+        });
+        const text = await res.text();
+        if (res.ok) {
+          try {
+            return JSON.parse(text);
+          } catch {
+            throw new RetrieverHttpError(res.status, `${base}${path}: answer is not JSON`);
+          }
+        }
+        let msg = text.slice(0, 500);
+        try {
+          const j = JSON.parse(text) as { error?: string; detail?: unknown };
+          msg = j.error ?? (typeof j.detail === "string" ? j.detail : JSON.stringify(j.detail ?? j));
+        } catch { /* plain text */ }
+        const err = new RetrieverHttpError(res.status, `${base}${path}: HTTP ${res.status}: ${msg}`);
+        if (res.status < 500 && res.status !== 429) throw err;
+        const ra = Number(res.headers.get("retry-after"));
+        if (Number.isFinite(ra) && ra > 0) wait = Math.max(wait, ra * 1000);
+        lastErr = err;
+      } catch (e) {
+        if (e instanceof RetrieverHttpError && e.status > 0 && e.status < 500 && e.status !== 429) throw e;
+        if (e instanceof RetrieverHttpError && e.status === 0) throw e;
+        lastErr = e instanceof RetrieverHttpError ? e : new RetrieverHttpError(0, `${base}${path}: ${(e as Error).name === "TimeoutError" ? `timed out after ${timeoutMs} ms` : (e as Error).message}`);
+      }
+      if (attempt < retries) await sleep(wait);
+    }
+    throw new UserError(`retriever unreachable after ${retries + 1} attempts: ${lastErr.message}`);
+  }
+
+  async function searchChunk(queries: string[], topN: number): Promise<SearchHit[][]> {
+    if (api === "search-r1") return parseRetrieve(await post("/retrieve", { queries, topk: topN, return_scores: true }), queries.length);
+    return parseBatchSearch(await post("/batch_search", { query: queries, top_n: topN, return_score: true }), queries.length);
+  }
+
+  return {
+    async search(queries, topN) {
+      if (queries.length === 0 || topN <= 0) return queries.map(() => []);
+      const parts: Promise<SearchHit[][]>[] = [];
+      for (let i = 0; i < queries.length; i += maxBatch) parts.push(searchChunk(queries.slice(i, i + maxBatch), topN));
+      return (await Promise.all(parts)).flat();
+    },
+  };
+}

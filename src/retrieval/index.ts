@@ -1,0 +1,176 @@
+/**
+ * @module retrieval/index — build an index directory from a corpus, and open any retriever (an index on disk,
+ * searched in-process or by a worker pool, or a remote ReSearch/FlashRAG or Search-R1 server) behind one interface.
+ *
+ * Index directory: index.json (what it holds), passages.sqlite (docstore), bm25.json + bm25-terms.txt +
+ * bm25-postings.bin (BM25), and for dense/hybrid dense.json + dense-vectors.f32.
+ */
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from "node:fs";
+import { basename, dirname, join, resolve } from "node:path";
+import { InputError, UserError } from "../util/errors.js";
+import { writeJsonAtomic } from "../util/fs.js";
+import { createProgress } from "../util/progress.js";
+import { Bm25Builder, Bm25ParamsSchema, saveBm25, type Bm25Params } from "./bm25.js";
+import { fileSize, readCorpusLines } from "./corpus.js";
+import type { DenseWriter } from "./dense.js";
+import { createDocStore } from "./docstore.js";
+import { INDEX_META, openEngine, type IndexMeta, type SearchMode } from "./engine.js";
+import { createAnalyzer } from "./tokenize.js";
+import type { Retriever } from "./types.js";
+
+export { SEARCH_MODES, type SearchMode } from "./engine.js";
+
+export const ANALYZER = "unicode61+lowercase+nodiacritics+porter";
+
+export interface BuildOptions {
+  corpus: string;
+  out: string;
+  kind?: SearchMode;
+  skipBad?: boolean;
+  /** Replace an existing index at `out`. */
+  overwrite?: boolean;
+  bm25?: Partial<Bm25Params>;
+  /** Dense embedder name (default "use-lite"). */
+  embedder?: string;
+  quiet?: boolean;
+  onSkip?: (line: number, reason: string) => void;
+}
+
+export interface BuildStats {
+  passages: number;
+  skipped: number;
+  terms: number;
+  postings: number;
+  seconds: number;
+  passagesPerSecond: number;
+  bytes: number;
+}
+
+/** Stream the corpus once into a new index directory (built beside `out`, then renamed into place). */
+export async function buildIndex(opts: BuildOptions): Promise<BuildStats> {
+  const t0 = performance.now();
+  const kind = opts.kind ?? "bm25";
+  const out = resolve(opts.out);
+  if (existsSync(out) && readdirSync(out).length > 0) {
+    if (!opts.overwrite) throw new UserError(`${out} exists and is not empty (pass --overwrite to replace it)`);
+    if (!existsSync(join(out, INDEX_META))) throw new UserError(`${out} is not an index directory; refusing to overwrite it`);
+  }
+  const tmp = join(dirname(out), `.${basename(out)}.building-${process.pid}`);
+  rmSync(tmp, { recursive: true, force: true });
+  mkdirSync(tmp, { recursive: true });
+  try {
+    const params = Bm25ParamsSchema.parse(opts.bm25 ?? {});
+    const analyzer = createAnalyzer({ stem: true });
+    const builder = new Bm25Builder(params, ANALYZER);
+    const store = createDocStore(tmp);
+    let dense: DenseWriter | undefined;
+    let embedderName: string | undefined;
+    if (kind !== "bm25") {
+      const { createEmbedder, DenseWriter } = await import("./dense.js");
+      const embedder = await createEmbedder(opts.embedder ?? "use-lite");
+      embedderName = embedder.name;
+      dense = new DenseWriter(embedder);
+    }
+    let batch: string[] = [];
+    let skipped = 0;
+    const size = fileSize(opts.corpus);
+    const bar = createProgress(`index ${basename(opts.corpus)}`, Math.max(1, size), { quiet: opts.quiet });
+    const skip = (line: number, reason: string) => {
+      if (!opts.skipBad) {
+        const m = /^(\w+): (.*)$/s.exec(reason);
+        throw new InputError(opts.corpus, line, m ? m[1] : undefined, m ? m[2] : reason);
+      }
+      skipped++;
+      opts.onSkip?.(line, reason);
+    };
+    let bytes = 0;
+    for await (const { passage, line } of readCorpusLines(opts.corpus, {
+      skipBad: opts.skipBad,
+      checkDuplicates: false,
+      onSkip: (l, r) => { skipped++; opts.onSkip?.(l, r); },
+    })) {
+      if (!store.add(builder.numDocs, passage)) {
+        skip(line, `id: duplicate id ${JSON.stringify(passage.id)}`);
+        continue;
+      }
+      builder.add(analyzer.terms(passage.contents));
+      bytes += Buffer.byteLength(passage.contents) + passage.id.length + 24;
+      if ((builder.numDocs & 1023) === 0) bar.update(Math.min(bytes, size));
+      if (dense) {
+        batch.push(passage.contents);
+        if (batch.length === 32) { await dense.addBatch(batch); batch = []; }
+      }
+    }
+    if (dense && batch.length) await dense.addBatch(batch);
+    bar.update(size);
+    bar.stop();
+    store.close();
+    const ix = builder.finish();
+    saveBm25(ix, tmp);
+    dense?.save(tmp);
+    const meta: IndexMeta = {
+      format: "research-index/1",
+      kinds: kind === "hybrid" ? ["bm25", "dense", "hybrid"] : kind === "dense" ? ["bm25", "dense"] : ["bm25"],
+      numPassages: ix.meta.numDocs,
+      corpus: resolve(opts.corpus),
+      createdAt: new Date().toISOString(),
+      skipped,
+      ...(embedderName ? { embedder: embedderName } : {}),
+    };
+    writeJsonAtomic(join(tmp, INDEX_META), meta);
+    if (existsSync(out)) rmSync(out, { recursive: true, force: true });
+    renameSync(tmp, out);
+    const seconds = (performance.now() - t0) / 1000;
+    const files = readdirSync(out).map((f) => fileSize(join(out, f)));
+    return {
+      passages: ix.meta.numDocs,
+      skipped,
+      terms: ix.meta.numTerms,
+      postings: ix.meta.numPostings,
+      seconds,
+      passagesPerSecond: ix.meta.numDocs / seconds,
+      bytes: files.reduce((a, b) => a + b, 0),
+    };
+  } catch (e) {
+    rmSync(tmp, { recursive: true, force: true });
+    throw e;
+  }
+}
+
+export interface OpenRetrieverOptions {
+  /** An index directory searched in this process. */
+  index?: string;
+  /** A retriever server (ours, FlashRAG/ReSearch or Search-R1). */
+  url?: string;
+  /** Wire API of `url`: "research" (POST /batch_search, FlashRAG) or "search-r1" (POST /retrieve). */
+  api?: "research" | "search-r1";
+  /** Search mode for a local index (default: hybrid for hybrid indexes, else bm25). */
+  mode?: SearchMode;
+  /** Worker threads for a local index (0 = search on the calling thread, the default). */
+  workers?: number;
+  /** HTTP client timeout per request, ms. */
+  timeoutMs?: number;
+  retries?: number;
+}
+
+/** One retriever, local or remote. The caller closes it. */
+export async function openRetriever(opts: OpenRetrieverOptions): Promise<Retriever> {
+  if (opts.url) {
+    const { createRetrieverClient } = await import("./client.js");
+    return createRetrieverClient({ url: opts.url, api: opts.api, timeoutMs: opts.timeoutMs, retries: opts.retries });
+  }
+  if (!opts.index) throw new UserError("openRetriever: give an index directory or a server url");
+  if (opts.workers && opts.workers > 0) {
+    const { createSearchPool } = await import("./pool.js");
+    const pool = await createSearchPool({ index: opts.index, workers: opts.workers });
+    return {
+      search: (queries, topN) => pool.search(queries, topN, opts.mode),
+      close: () => pool.close(),
+    };
+  }
+  const engine = await openEngine(opts.index);
+  return {
+    search: (queries, topN) => engine.search(queries, topN, opts.mode),
+    close: async () => engine.close(),
+  };
+}

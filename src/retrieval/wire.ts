@@ -1,0 +1,57 @@
+/**
+ * @module retrieval/wire — the two HTTP wire formats, as zod schemas with the exact field names:
+ * ReSearch/FlashRAG (`/search`, `/batch_search`) and Search-R1 (`/retrieve`). Bad bodies get messages that
+ * name the field.
+ */
+import { z } from "zod";
+
+export const MAX_TOP_N = 1000;
+export const MAX_BATCH = 10_000;
+
+const topN = (name: string, dflt: number) =>
+  z
+    .number({ error: (i) => (i.input === undefined ? `${name}: required` : `${name}: expected an integer`) })
+    .int({ error: `${name}: expected an integer` })
+    .min(1, { error: `${name}: must be between 1 and ${MAX_TOP_N}` })
+    .max(MAX_TOP_N, { error: `${name}: must be between 1 and ${MAX_TOP_N}` })
+    .default(dflt);
+const flag = (name: string, dflt: boolean) => z.boolean({ error: `${name}: expected true or false` }).default(dflt);
+const queryList = (name: string) =>
+  z
+    .array(z.string({ error: "expected a string" }), {
+      error: (i) => (i.input === undefined ? `${name}: required` : `${name}: expected a list of strings`),
+    })
+    .min(1, { error: `${name}: must hold at least one query` })
+    .max(MAX_BATCH, { error: `${name}: at most ${MAX_BATCH} queries per request` });
+
+export const SearchBody = z.object({
+  query: z.string({ error: (i) => (i.input === undefined ? "query: required" : "query: expected a string") }),
+  top_n: topN("top_n", 10),
+  return_score: flag("return_score", false),
+});
+export const BatchSearchBody = z.object({
+  query: queryList("query"),
+  top_n: topN("top_n", 10),
+  return_score: flag("return_score", false),
+});
+export const RetrieveBody = z.object({
+  queries: queryList("queries"),
+  topk: topN("topk", 3),
+  return_scores: flag("return_scores", true),
+});
+
+/** A body parse failure as one message naming the first bad field. */
+export function describeIssues(err: z.ZodError): string {
+  const first = err.issues[0];
+  if (!first) return "body: invalid";
+  if (first.path.length === 0) return "body: expected a JSON object";
+  const [head, ...rest] = first.path;
+  const field = String(head) + rest.map((p) => (typeof p === "number" ? `[${p}]` : `.${String(p)}`)).join("");
+  // Our messages already start with the field name; others get the path prefixed.
+  return first.message.startsWith(`${String(head)}:`) ? first.message : `${field}: ${first.message}`;
+}
+
+export interface WireDoc {
+  id: string;
+  contents: string;
+}
