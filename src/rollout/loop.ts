@@ -4,6 +4,7 @@
  * A thin loop over three interfaces: PolicyBackend, Retriever, Tokenizer (optional, from the backend).
  */
 import type { Retriever, SearchHit } from "../retrieval/types.js";
+import { encodePrompt } from "../model/generate.js";
 import type { GenerationRequest, GenerationResult } from "../model/generation.js";
 import type { FinishReason, PolicyBackend, Segment, Trajectory } from "./types.js";
 import { buildPrompt, extractQuery, getTemplate, type ChatMessage, type PromptTemplate } from "./prompts.js";
@@ -199,8 +200,12 @@ export async function* streamRollouts(opts: RolloutOptions): AsyncGenerator<Roll
         const room = maxResponse - s.responseTokens;
         if (ids && ids.length > room) {
           // The response budget is a hard cap (training buffers have that size): cut the tool text at it.
+          // text: the same-length prefix of the formatted text (decoders may add a dummy-prefix space to both)
+          const full = tok!.decode(ids);
           ids = ids.slice(0, room);
-          text = tok!.decode(ids);
+          const cut = tok!.decode(ids);
+          const extra = full.length - text.length;
+          text = full.endsWith(text) && cut.length >= extra ? text.slice(0, cut.length - extra) : cut;
         }
         append(s, { kind: "tool", text, tokenIds: ids }, 0);
         if (s.responseTokens >= maxResponse) finish(s, "length");
@@ -212,7 +217,7 @@ export async function* streamRollouts(opts: RolloutOptions): AsyncGenerator<Roll
 
   function startRollout(ex: RolloutExample, k: number): RolloutState {
     const built = buildPrompt(template, ex.question, { chatTemplate, eosToken: backend.eosText });
-    const promptIds = tok ? tok.encode(built.text) : undefined;
+    const promptIds = tok ? (backend.encodePrompt?.(built.text) ?? encodePrompt(tok, built.text)) : undefined; // BOS where wanted
     const t = {
       id: `${ex.id}#${k}`,
       exampleId: ex.id,

@@ -12,6 +12,8 @@ export interface PolicyBackend {
   /** EOS text appended to a rollout that ends on EOS, so the reward can check it. */
   readonly eosText: string;
   readonly tokenizer?: Tokenizer;
+  /** Prompt text → context ids as this backend feeds them (BOS where the model wants one); default model/generate's. */
+  encodePrompt?(text: string): number[];
   /** Generate continuations for a batch of requests; results in the same order. */
   generate(requests: GenerationRequest[]): Promise<GenerationResult[]>;
   close?(): Promise<void>;
