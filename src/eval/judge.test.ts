@@ -12,7 +12,7 @@ const replies: Record<string, string[]> = {
 };
 
 let server: ScriptedServer;
-let calls: Record<string, number> = {};
+const calls: Record<string, number> = {};
 beforeAll(async () => {
   server = await startScriptedServer((req) => {
     const user = req.messages?.find((m) => m.role === "user")?.content ?? "";
