@@ -1,0 +1,130 @@
+/**
+ * bench/model-train — one AdamW train step of the reference model (vocab 512, dim 128, 4 layers, 4 heads, SwiGLU 384,
+ * seq 128, batch 8) on our tfjs engine (with and without the OpenBLAS matmul kernel) vs PyTorch CPU in the same run,
+ * and the peak training memory per parameter. `npm run bench -- model-train`.
+ *
+ * Each measurement runs in a fresh child process (the wasm heap never shrinks, so its size after the steps is the peak).
+ */
+import { execFileSync, spawnSync } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+interface StepConfig {
+  vocab: number;
+  dim: number;
+  layers: number;
+  heads: number;
+  ffn: number;
+  seq: number;
+  batch: number;
+  steps: number;
+  warmup: number;
+}
+interface StepResult {
+  backend: string;
+  msPerStep: number;
+  params: number;
+  heapBytes: number;
+  rssBytes: number;
+}
+
+const REFERENCE: StepConfig = { vocab: 512, dim: 128, layers: 4, heads: 4, ffn: 384, seq: 128, batch: 8, steps: 5, warmup: 2 };
+
+/** Child: run the steps in this process and print one JSON line. */
+async function child(cfg: StepConfig): Promise<void> {
+  const tf = await import("@tensorflow/tfjs");
+  const { initTensorBackend } = await import("../src/tensor/backend.js");
+  const { createTrainableModel, initWeights } = await import("../src/model/trainable.js");
+  const { createAdamW } = await import("../src/model/optim.js");
+  const { trainStep } = await import("../src/model/optim-step.js");
+  const { createRng } = await import("../src/util/rng.js");
+  const info = await initTensorBackend({ quiet: true });
+  const config = {
+    model_type: "llama",
+    vocab_size: cfg.vocab,
+    hidden_size: cfg.dim,
+    intermediate_size: cfg.ffn,
+    num_hidden_layers: cfg.layers,
+    num_attention_heads: cfg.heads,
+    num_key_value_heads: cfg.heads,
+    max_position_embeddings: cfg.seq,
+    rms_norm_eps: 1e-5,
+    rope_theta: 10000,
+    tie_word_embeddings: false,
+  };
+  const model = createTrainableModel(config, initWeights(config, 1));
+  const opt = createAdamW(model.params, { lr: 1e-3 });
+  const rng = createRng(1);
+  const batch = { inputIds: Int32Array.from({ length: cfg.batch * cfg.seq }, () => rng.int(cfg.vocab)), B: cfg.batch, T: cfg.seq };
+  for (let i = 0; i < cfg.warmup; i++) trainStep(model, opt, batch);
+  const times: number[] = [];
+  for (let i = 0; i < cfg.steps; i++) {
+    const t = performance.now();
+    trainStep(model, opt, batch);
+    times.push(performance.now() - t);
+  }
+  times.sort((a, b) => a - b);
+  const backend = tf.backend() as unknown as { wasm?: { HEAPU8: Uint8Array } };
+  const result: StepResult = {
+    backend: `${info.name} (${info.details.join(", ")})`,
+    msPerStep: times[Math.floor(times.length / 2)],
+    params: model.numParams(),
+    heapBytes: backend.wasm ? backend.wasm.HEAPU8.buffer.byteLength : process.memoryUsage().rss,
+    rssBytes: process.memoryUsage().rss,
+  };
+  console.log(JSON.stringify(result));
+}
+
+function runChild(cfg: StepConfig, env: Record<string, string> = {}): StepResult {
+  const r = spawnSync(process.execPath, ["--import", "tsx", fileURLToPath(import.meta.url), "--child", JSON.stringify(cfg)], {
+    env: { ...process.env, ...env },
+    encoding: "utf8",
+    maxBuffer: 1 << 24,
+  });
+  if (r.status !== 0) throw new Error(`bench child failed (${r.status}): ${r.stderr}`);
+  return JSON.parse(r.stdout.trim().split("\n").pop()!) as StepResult;
+}
+
+/** PyTorch ms/step, installing Debian's python3-torch when absent and root. */
+function runTorch(cfg: StepConfig): { ms_per_step: number; threads: number; torch: string } | { error: string } {
+  const py = "/usr/bin/python3";
+  const hasTorch = () => spawnSync(py, ["-c", "import torch"]).status === 0;
+  if (!hasTorch() && process.getuid?.() === 0) {
+    console.error("installing python3-torch and libopenblas0-pthread for the PyTorch baseline…");
+    spawnSync("apt-get", ["install", "-y", "python3-torch", "libopenblas0-pthread"], { stdio: "ignore" });
+  }
+  if (!hasTorch()) return { error: "python3-torch not available" };
+  const out = execFileSync(py, [join(here, "model-train-torch.py"), JSON.stringify(cfg)], { encoding: "utf8" });
+  return JSON.parse(out.trim().split("\n").pop()!);
+}
+
+export async function main(): Promise<void> {
+  const blas = runChild(REFERENCE);
+  const wasmOnly = runChild(REFERENCE, { RESEARCH_BLAS: "0" });
+  const torch = runTorch(REFERENCE);
+  // Memory: two model sizes at a small token batch; the slope is the per-parameter cost (weights, grads, 2 moments).
+  const small = runChild({ ...REFERENCE, batch: 1, seq: 32, steps: 2, warmup: 1 });
+  const large = runChild({ ...REFERENCE, vocab: 4096, dim: 384, layers: 6, heads: 6, ffn: 1024, batch: 1, seq: 32, steps: 2, warmup: 1 });
+  const bytesPerParam = (large.heapBytes - small.heapBytes) / (large.params - small.params);
+
+  const rows: Array<[string, string, string]> = [
+    ["tfjs " + blas.backend, blas.msPerStep.toFixed(0), "error" in torch ? "-" : (blas.msPerStep / torch.ms_per_step).toFixed(2) + "×"],
+    ["tfjs " + wasmOnly.backend, wasmOnly.msPerStep.toFixed(0), "error" in torch ? "-" : (wasmOnly.msPerStep / torch.ms_per_step).toFixed(2) + "×"],
+    ["pytorch " + ("error" in torch ? `(${torch.error})` : `${torch.torch}, ${torch.threads} threads`), "error" in torch ? "-" : torch.ms_per_step.toFixed(0), "1.00×"],
+  ];
+  console.log(`train step, reference model (${blas.params} params, batch ${REFERENCE.batch} × seq ${REFERENCE.seq}, AdamW)`);
+  console.log("engine".padEnd(60) + "ms/step".padStart(10) + "vs torch".padStart(10));
+  for (const [a, b, c] of rows) console.log(a.padEnd(60) + b.padStart(10) + c.padStart(10));
+  console.log(
+    `peak training memory: ${(bytesPerParam).toFixed(1)} bytes/param (wasm heap, ${small.params} → ${large.params} params); ` +
+      `reference step heap ${(blas.heapBytes / 2 ** 20).toFixed(0)} MiB`,
+  );
+  const result = { config: REFERENCE, blas, wasmOnly, torch, memory: { small, large, bytesPerParam }, at: new Date().toISOString() };
+  mkdirSync(join(here, "results"), { recursive: true });
+  writeFileSync(join(here, "results", "model-train.json"), JSON.stringify(result, null, 2) + "\n");
+}
+
+if (process.argv[2] === "--child") await child(JSON.parse(process.argv[3]) as StepConfig);
