@@ -38,3 +38,13 @@ export async function readCorpusFile(worldDir: string): Promise<Passage[]> {
   }
   return out;
 }
+
+/** A YAML or JSON config file as an object (bad syntax names the file). */
+export function readConfigFile(file: string): Record<string, unknown> {
+  if (!existsSync(file)) throw new UserError(`config not found: ${file}`);
+  try {
+    return (parseYaml(readFileSync(file, "utf8")) ?? {}) as Record<string, unknown>;
+  } catch (e) {
+    throw new InputError(file, undefined, undefined, `cannot parse (${(e as Error).message})`);
+  }
+}

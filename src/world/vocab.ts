@@ -21,6 +21,7 @@ export function promptTexts(): string[] {
 export function worldVocab(world: World): WordLevelData {
   const texts: string[] = [...promptTexts()];
   for (const p of world.corpus) texts.push(p.contents);
-  for (const s of SPLITS) for (const q of world.questions[s]) texts.push(q.question, ...q.golden_answers);
+  // `${question}.`: the ReSearch prompt puts a period after the question ("…born?.")
+  for (const s of SPLITS) for (const q of world.questions[s]) texts.push(`${q.question}.`, ...q.golden_answers);
   return buildVocab(texts);
 }

@@ -59,4 +59,35 @@ export function register(program: Command): void {
       process.stdout.write(`oracle (${opts.split}, top-${rep.topN}, BM25): n=${rep.n} EM=${rep.em.toFixed(3)} hop recall=${rep.hop_recall.toFixed(3)}\n`);
       for (const [h, b] of Object.entries(rep.by_hops)) process.stdout.write(`  ${h}-hop: n=${b.n} EM=${b.em.toFixed(3)}\n`);
     });
+
+  registerPretrain(world);
+}
+
+export function registerPretrain(world: Command): void {
+  world
+    .command("pretrain")
+    .description("pre-train the world's base model (HF format + word-level tokenizer.json) on the pre-training split; resumable")
+    .option("--world <dir>", "world directory (from `world build`)", "world")
+    .option("--out <dir>", "model directory to write", "models/world-base")
+    .option("--config <file>", "pre-training config (YAML/JSON, fields of PretrainConfig)")
+    .option("--steps <n>", "override: optimizer steps", int("steps"))
+    .option("--max-minutes <n>", "override: stop and save after this many minutes")
+    .option("--gates <n>", "after training, sample this many ReSearch episodes on RL-train questions and print the gates (0 = skip)", int("gates"), 64)
+    .addHelpText("after", "\nExample:\n  research world build --out runs/world && research world pretrain --world runs/world --out models/world-base --max-minutes 60\n")
+    .action(async (opts: { world: string; out: string; config?: string; steps?: number; maxMinutes?: string; gates: number }) => {
+      const { readConfigFile } = await import("../../world/cli-support.js");
+      const { PretrainConfigSchema, pretrainBaseModel } = await import("../../world/pretrain.js");
+      const raw: Record<string, unknown> = opts.config ? readConfigFile(opts.config) : {};
+      if (opts.steps !== undefined) raw.steps = opts.steps;
+      if (opts.maxMinutes !== undefined) raw.maxMinutes = Number(opts.maxMinutes);
+      const parsed = PretrainConfigSchema.safeParse(raw);
+      if (!parsed.success) throw new UserError(`${opts.config ?? "pretrain config"}: ${parsed.error.issues[0].path.join(".")}: ${parsed.error.issues[0].message}`);
+      const r = await pretrainBaseModel(opts.world, opts.out, parsed.data);
+      process.stdout.write(`base model → ${r.outDir}: ${r.params} parameters, ${r.steps} steps in ${(r.seconds / 60).toFixed(1)} min, final loss ${r.finalLoss.toFixed(3)}\n`);
+      if (opts.gates > 0) {
+        const { runGates, formatGates } = await import("../../world/gates.js");
+        const g = await runGates({ modelDir: opts.out, worldDir: opts.world, n: opts.gates, topN: parsed.data.researchTopN, maxSearches: parsed.data.maxSearches, seed: parsed.data.seed });
+        process.stdout.write(formatGates(g) + "\n");
+      }
+    });
 }

@@ -1,0 +1,137 @@
+/**
+ * @module world/pretrain-data — the base model's pre-training text, generated on the fly from the PRE-TRAINING
+ * split only (its passages and questions; the retriever indexes only that split's passages, so no RL-train or test
+ * fact is ever seen). Two kinds of documents:
+ *  1. passages: `"Title"\ntext<|endoftext|>` — the world's language;
+ *  2. content-free episodes in every prompt format the evaluation uses (ReSearch, naive generation, naive RAG,
+ *     Iter-RetGen, IRCoT): the real prompt, real retrieved passages, but every query, thought and answer is a span
+ *     drawn uniformly at random from the question or the retrieved text. They teach the tags and copying, and carry
+ *     no information about which query or answer is right: no trajectory that solves a question is ever shown.
+ *     (Queries are spans of 2–4 words, thoughts 1–5, answers 1–3: lengths are fixed by the generator, not the question.)
+ */
+import type { Passage, Retriever, SearchHit } from "../retrieval/types.js";
+import { formatResearchResult, RESEARCH_BASE_PROMPT } from "../rollout/prompts.js";
+import { buildPrompt as buildEvalPrompt, IRCOT_ANSWER_MARKER, IRCOT_PROMPT, NAIVE_GEN_PROMPT, NAIVE_RAG_PROMPT } from "../eval/prompts.js";
+import type { Rng } from "../util/rng.js";
+import { z } from "zod";
+import type { WorldQuestion } from "./questions.js";
+import { EOS, preTokenize, TAG_TOKENS } from "./tokenizer.js";
+
+export const DOC_KINDS = ["passage", "research", "naive-gen", "naive-rag", "iter-retgen", "ircot"] as const;
+export type DocKind = (typeof DOC_KINDS)[number];
+
+export const PretrainMixSchema = z.object({
+  passage: z.number().min(0).default(0.15).describe("plain passages of the pre-training world (language)"),
+  research: z.number().min(0).default(0.55).describe("content-free ReSearch episodes (tags, copying into queries and answers)"),
+  "naive-gen": z.number().min(0).default(0.05).describe("content-free naive-generation prompts (FlashRAG zero-shot format)"),
+  "naive-rag": z.number().min(0).default(0.1).describe("content-free naive-RAG prompts (FlashRAG standard RAG format)"),
+  "iter-retgen": z.number().min(0).default(0.05).describe("content-free Iter-RetGen rounds (naive-RAG format, query = question + previous output)"),
+  ircot: z.number().min(0).default(0.1).describe("content-free IRCoT thoughts (FlashRAG IRCoT format)"),
+});
+export type PretrainMix = z.infer<typeof PretrainMixSchema>;
+
+export interface EpisodeOptions {
+  /** Passages per ReSearch search (the demo's topN). */
+  researchTopN: number;
+  /** Passages per baseline retrieval (the demo's topK). */
+  baselineTopK: number;
+  /** Most searches in a content-free ReSearch episode. */
+  maxSearches: number;
+}
+
+/** One pre-training document as text parts; `policy` parts are what a policy would generate. */
+export interface PretrainDoc {
+  kind: DocKind;
+  parts: { text: string; role: "prompt" | "policy" | "tool" }[];
+  /** For gates and audits: the queries and the answer the episode wrote. */
+  queries: string[];
+  answer?: string;
+}
+
+const SPECIAL_RE = new RegExp([...TAG_TOKENS, EOS].map((t) => t.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join("|"), "g");
+const isWord = (w: string) => /\w/.test(w);
+
+/** A uniformly random span of 1..maxLen consecutive words of `text` (punctuation-only tokens are not words). */
+export function randomSpan(rng: Rng, text: string, maxLen = 4, minLen = 1): string {
+  const words = preTokenize(text.replace(SPECIAL_RE, " ")).filter(isWord);
+  if (!words.length) return "";
+  const lo = Math.min(minLen, words.length);
+  const len = lo + rng.int(Math.min(maxLen, words.length) - lo + 1);
+  const start = rng.int(words.length - len + 1);
+  return words.slice(start, start + len).join(" ");
+}
+
+const hitsText = (hits: Passage[]) => hits.map((h) => h.contents).join(" ");
+
+export interface EpisodeSource {
+  questions: WorldQuestion[];
+  passages: Passage[];
+  /** Retriever over the PRE-TRAINING split's passages only. */
+  retriever: Retriever;
+}
+
+async function searchOne(src: EpisodeSource, query: string, n: number): Promise<SearchHit[]> {
+  const [hits] = await src.retriever.search([query], n);
+  return hits ?? [];
+}
+
+/** A content-free ReSearch episode: real prompt and results; random thoughts, queries and answer. */
+export async function researchEpisode(rng: Rng, src: EpisodeSource, q: WorldQuestion, o: EpisodeOptions): Promise<PretrainDoc> {
+  const parts: PretrainDoc["parts"] = [{ text: RESEARCH_BASE_PROMPT.replace("{prompt}", q.question), role: "prompt" }];
+  // searches: 0 with p 0.1, else 1..maxSearches uniformly
+  const nSearch = o.maxSearches === 0 || rng.next() < 0.1 ? 0 : 1 + rng.int(o.maxSearches);
+  const queries: string[] = [];
+  let seen = "";
+  for (let s = 0; s < nSearch; s++) {
+    const think = randomSpan(rng, rng.next() < 0.5 || !seen ? q.question : seen, 5);
+    const query = randomSpan(rng, s === 0 || rng.next() < 0.5 ? q.question : seen, 4, 2) || q.question;
+    queries.push(query);
+    parts.push({ text: ` <think> ${think} </think> <search> ${query} </search>`, role: "policy" });
+    const hits = await searchOne(src, query, o.researchTopN);
+    parts.push({ text: formatResearchResult(hits), role: "tool" });
+    seen = hitsText(hits);
+  }
+  const answer = randomSpan(rng, seen && rng.next() < 0.9 ? seen : q.question, 3);
+  const think = randomSpan(rng, seen && rng.next() < 0.5 ? seen : q.question, 5);
+  parts.push({ text: ` <think> ${think} </think> <answer> The final answer is \\[ \\boxed{${answer}} \\] </answer>${EOS}`, role: "policy" });
+  return { kind: "research", parts, queries, answer };
+}
+
+/** Content-free baseline documents in FlashRAG's formats, rendered as a base model sees them (no chat template). */
+export async function baselineEpisode(rng: Rng, src: EpisodeSource, q: WorldQuestion, kind: Exclude<DocKind, "passage" | "research">, o: EpisodeOptions): Promise<PretrainDoc> {
+  if (kind === "naive-gen") {
+    const answer = randomSpan(rng, q.question, 3);
+    return { kind, parts: [{ text: buildEvalPrompt(NAIVE_GEN_PROMPT, { question: q.question }).text, role: "prompt" }, { text: ` ${answer}${EOS}`, role: "policy" }], queries: [], answer };
+  }
+  if (kind === "naive-rag" || kind === "iter-retgen") {
+    const query = kind === "naive-rag" ? q.question : `${q.question} ${randomSpan(rng, q.question, 3)}`;
+    const hits = await searchOne(src, query, o.baselineTopK);
+    const answer = randomSpan(rng, rng.next() < 0.9 ? hitsText(hits) : q.question, 3);
+    return { kind, parts: [{ text: buildEvalPrompt(NAIVE_RAG_PROMPT, { question: q.question, hits }).text, role: "prompt" }, { text: ` ${answer}${EOS}`, role: "policy" }], queries: [query], answer };
+  }
+  // IRCoT: some earlier thoughts, then one new thought that may end the chain with "So the answer is: …".
+  const hits = await searchOne(src, q.question, o.baselineTopK);
+  const text = hitsText(hits);
+  const thoughts: string[] = [];
+  for (let i = rng.int(3); i > 0; i--) thoughts.push(`${randomSpan(rng, text, 6)}.`);
+  const prompt = buildEvalPrompt(IRCOT_PROMPT, { question: q.question, hits, previousGen: thoughts.length ? " " + thoughts.join(" ") : "" }).text;
+  const ends = rng.next() < 0.5;
+  const answer = ends ? randomSpan(rng, text, 3) : undefined;
+  const thought = `${randomSpan(rng, text, 6)}.${ends ? ` ${IRCOT_ANSWER_MARKER} ${answer}.` : ""}`;
+  return { kind, parts: [{ text: prompt, role: "prompt" }, { text: ` ${thought}${EOS}`, role: "policy" }], queries: [q.question], answer };
+}
+
+/** Draw the next pre-training document by the mix weights. */
+export async function nextDoc(rng: Rng, src: EpisodeSource, mix: PretrainMix, o: EpisodeOptions): Promise<PretrainDoc> {
+  const entries = DOC_KINDS.map((k) => [k, mix[k]] as const);
+  const total = entries.reduce((s, [, w]) => s + w, 0);
+  let u = rng.next() * total;
+  let kind: DocKind = "passage";
+  for (const [k, w] of entries) if ((u -= w) < 0) { kind = k; break; }
+  if (kind === "passage") {
+    const p = src.passages[rng.int(src.passages.length)];
+    return { kind, parts: [{ text: p.contents + EOS, role: "tool" }], queries: [] };
+  }
+  const q = src.questions[rng.int(src.questions.length)];
+  return kind === "research" ? researchEpisode(rng, src, q, o) : baselineEpisode(rng, src, q, kind, o);
+}

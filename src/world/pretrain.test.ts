@@ -1,0 +1,108 @@
+import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, test } from "vitest";
+import { createRng } from "../util/rng.js";
+import type { Trajectory } from "../rollout/types.js";
+import { buildWorld, writeWorld } from "./build.js";
+import { smallWorldConfig } from "./config.js";
+import { containsSpan, measureGates, runGates } from "./gates.js";
+import { memoryBm25Retriever } from "./oracle.js";
+import { nextDoc, PretrainMixSchema, randomSpan } from "./pretrain-data.js";
+import { packBatch, PretrainConfigSchema, pretrainBaseModel, pretrainPassages } from "./pretrain.js";
+import { createWordLevelTokenizer } from "./tokenizer.js";
+import { worldVocab } from "./vocab.js";
+import { normalizeAnswer } from "../reward/normalize.js";
+import type { WorldQuestion } from "./questions.js";
+
+const world = buildWorld(smallWorldConfig(5));
+const passages = pretrainPassages(world);
+const src = { questions: world.questions.pretrain, passages, retriever: memoryBm25Retriever(passages) };
+const opts = { researchTopN: 1, baselineTopK: 3, maxSearches: 3 };
+
+describe("pre-training data", () => {
+  test("only pre-training passages and entities: no RL-train or test name appears in any document", async () => {
+    const otherNames = [...world.entities.byKey.values()].filter((e) => e.split !== "pretrain").map((e) => e.name);
+    const pretrainNames = new Set([...world.entities.byKey.values()].filter((e) => e.split === "pretrain").map((e) => e.name));
+    const rng = createRng(1);
+    for (let i = 0; i < 150; i++) {
+      const doc = await nextDoc(rng, src, PretrainMixSchema.parse({}), opts);
+      const text = doc.parts.filter((p) => p.role !== "policy").map((p) => p.text).join(" ");
+      for (const n of otherNames) if (!pretrainNames.has(n)) expect(text.includes(`"${n}"`) || text.includes(`${n} `) && text.includes(`"${n}"`), n).toBe(false);
+    }
+    const ids = new Set(passages.map((p) => p.id));
+    for (const [key, id] of world.passageOf) expect(ids.has(id)).toBe(world.entities.byKey.get(key)!.split === "pretrain");
+  });
+
+  test("content-free: every query is a span of the question or an earlier result; the answer a span of them", async () => {
+    const rng = createRng(2);
+    let n = 0;
+    for (let i = 0; i < 200; i++) {
+      const doc = await nextDoc(rng, src, { passage: 0, research: 1, "naive-gen": 0, "naive-rag": 0, "iter-retgen": 0, ircot: 0 }, opts);
+      const visible = doc.parts.filter((p) => p.role !== "policy").map((p) => p.text).join(" ");
+      for (const q of doc.queries) expect(containsSpan(visible, q), q).toBe(true);
+      if (doc.answer && normalizeAnswer(doc.answer)) expect(containsSpan(visible, doc.answer), doc.answer).toBe(true);
+      n += doc.queries.length;
+    }
+    expect(n).toBeGreaterThan(100);
+  });
+
+  test("every evaluation prompt format occurs; rows are packed to T with a padding mask", async () => {
+    const tok = createWordLevelTokenizer(worldVocab(world));
+    const cfg = PretrainConfigSchema.parse({ seqLen: 256, batchSize: 12 });
+    const b = await packBatch(createRng(3), src, tok, cfg, {});
+    expect(b.inputIds.length).toBe(12 * 256);
+    expect(Object.keys(b.kinds).sort()).toEqual(expect.arrayContaining(["passage", "research"]));
+    const real = b.attentionMask.reduce((a, x) => a + x, 0);
+    expect(real / b.attentionMask.length).toBeGreaterThan(0.6);
+    const rng = createRng(4);
+    const kinds = new Set<string>();
+    for (let i = 0; i < 120; i++) kinds.add((await nextDoc(rng, src, PretrainMixSchema.parse({}), opts)).kind);
+    expect([...kinds].sort()).toEqual(["ircot", "iter-retgen", "naive-gen", "naive-rag", "passage", "research"]);
+  });
+
+  test("randomSpan respects lengths and skips tags", () => {
+    const rng = createRng(5);
+    for (let i = 0; i < 50; i++) {
+      const s = randomSpan(rng, "<think> Where was Aldric Venmore born ? </think>", 4, 2).split(" ");
+      expect(s.length).toBeGreaterThanOrEqual(2);
+      expect(s.length).toBeLessThanOrEqual(4);
+      expect(s.join(" ")).not.toMatch(/think|\?/);
+    }
+  });
+});
+
+describe("gates", () => {
+  const q = (id: string, mentions: string[]): WorldQuestion => ({ id, question: `Where was ${mentions[0]} born?`, golden_answers: ["x"], metadata: { split: "train", kind: "compositional", hops: 1, chain: ["1"], relations: ["born_in"], entities: [], mentions, chainNames: mentions } });
+  const traj = (id: string, queries: string[], response: string): Trajectory => ({ id, question: "", prompt: "", segments: [], response, finishReason: "eos", searches: queries.length, queries, timings: { generateMs: 0, searchMs: 0, totalMs: 0 } });
+  test.each([
+    ["entity in query, answer from result", ["Aldric Venmore"], "<search> Aldric Venmore </search> <result> Aldric Venmore was born in Kalder Falls . </result> <answer> \\boxed{ Kalder Falls } </answer>", 1, 1],
+    ["surname only, answer not in results", ["Venmore born"], "<search> Venmore born </search> <result> Venmore works for X . </result> <answer> \\boxed{ Miren Bay } </answer>", 0, 0],
+    ["no search", [], "<answer> \\boxed{ Aldric } </answer>", 0, 0],
+    ["case and spacing ignored", ["where was aldric  venmore"], "<search> q </search> <result> in Kalder Falls. </result> <answer> \\boxed{kalder falls} </answer>", 1, 1],
+  ])("%s", (_name, queries, response, qe, ar) => {
+    const qs = new Map([["a", q("a", ["Aldric Venmore"])]]);
+    const g = measureGates([traj("a#0", queries, response)], qs);
+    expect(g.query_has_entity).toBe(qe);
+    expect(g.answer_in_result).toBe(ar);
+  });
+
+  test("pre-train a tiny model for a few steps (resumable), then measure its gates with the real rollout loop", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "world-pt-"));
+    writeWorld(world, join(dir, "world"));
+    const cfg = PretrainConfigSchema.parse({ steps: 3, batchSize: 2, seqLen: 96, checkpointEvery: 2, model: { hidden_size: 32, num_hidden_layers: 1, num_attention_heads: 2, intermediate_size: 64, max_position_embeddings: 512 } });
+    const first = await pretrainBaseModel(join(dir, "world"), join(dir, "m"), { ...cfg, steps: 2 }, { quiet: true, log: () => {} }).catch((e) => e as Error);
+    expect(first).toBeInstanceOf(Object);
+    // a different config must not silently resume the checkpoint
+    await expect(pretrainBaseModel(join(dir, "world"), join(dir, "m"), cfg, { quiet: true, log: () => {} })).rejects.toThrow(/different config/);
+    const r = await pretrainBaseModel(join(dir, "world"), join(dir, "m2"), cfg, { quiet: true, log: () => {} });
+    expect(r.steps).toBe(3);
+    for (const f of ["config.json", "model.safetensors", "tokenizer.json", "pretrain.json"]) expect(existsSync(join(dir, "m2", f)), f).toBe(true);
+    const log = readFileSync(join(dir, "m2", "pretrain-log.jsonl"), "utf8").trim().split("\n");
+    expect(log).toHaveLength(3);
+    const g = await runGates({ modelDir: join(dir, "m2"), worldDir: join(dir, "world"), n: 4, topN: 1, maxSearches: 2, seed: 1, maxResponseTokens: 24 });
+    expect(g.episodes).toBe(4);
+    expect(g.query_has_entity).toBeGreaterThanOrEqual(0);
+    expect(g.pass.query_has_entity).toBe(g.query_has_entity >= 0.25);
+  });
+});

@@ -1,0 +1,239 @@
+/**
+ * @module world/pretrain — pre-train the world's base model (a small Llama-style transformer in Hugging Face format
+ * with the world's word-level tokenizer) on the pre-training split: next-token loss on packed documents from
+ * world/pretrain-data.ts, AdamW with warm-up + cosine decay, checkpoints every few steps (resumable after a kill).
+ * Deterministic for a given config and step count; `maxMinutes` only decides where a run stops.
+ */
+import { createHash } from "node:crypto";
+import { existsSync, readFileSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { z } from "zod";
+import type { ModelConfig } from "../model/config.js";
+import type { Passage } from "../retrieval/types.js";
+import { appendJsonl, writeJsonAtomic } from "../util/fs.js";
+import { createProgress } from "../util/progress.js";
+import { createRng, type Rng } from "../util/rng.js";
+import { UserError } from "../util/errors.js";
+import { buildWorld, type World } from "./build.js";
+import { WorldConfigSchema } from "./config.js";
+import { memoryBm25Retriever } from "./oracle.js";
+import { nextDoc, PretrainMixSchema, type EpisodeOptions, type EpisodeSource } from "./pretrain-data.js";
+import { createWordLevelTokenizer, saveWordLevelTokenizer, type WordLevelTokenizer } from "./tokenizer.js";
+import { worldVocab } from "./vocab.js";
+
+export const BaseModelSchema = z.object({
+  hidden_size: z.number().int().default(128).describe("D: small enough for ~4 s steps on 2 cores (wasm)"),
+  num_hidden_layers: z.number().int().default(4).describe("L: ≥ 2 layers so induction (copy) heads can form"),
+  num_attention_heads: z.number().int().default(4).describe("H: head dim 32"),
+  intermediate_size: z.number().int().default(384).describe("SwiGLU hidden (3 × D)"),
+  max_position_embeddings: z.number().int().default(1024).describe("context: prompt + 3 searches with top-1 results fit"),
+  rope_theta: z.number().default(10000).describe("RoPE base (Llama default)"),
+});
+
+export const PretrainConfigSchema = z.object({
+  seed: z.number().int().default(1).describe("data order and initialisation seed"),
+  model: BaseModelSchema.default(BaseModelSchema.parse({})).describe("architecture (Llama, tied embeddings)"),
+  seqLen: z.number().int().min(16).default(384).describe("T: tokens per row; longer documents keep their last T tokens"),
+  batchSize: z.number().int().min(1).default(8).describe("B: rows per step (short documents are packed into a row)"),
+  steps: z.number().int().min(1).default(3000).describe("optimizer steps for a full run"),
+  lr: z.number().positive().default(2e-3).describe("peak learning rate (small models tolerate a high rate)"),
+  warmup: z.number().int().min(0).default(100).describe("linear warm-up steps"),
+  minLrRatio: z.number().min(0).max(1).default(0.1).describe("cosine decay floor as a fraction of the peak"),
+  weightDecay: z.number().min(0).default(0.01).describe("AdamW decoupled weight decay on matrices"),
+  maxGradNorm: z.number().min(0).default(1).describe("global gradient-norm clip"),
+  checkpointEvery: z.number().int().min(1).default(25).describe("steps between resumable checkpoints"),
+  maxMinutes: z.number().min(0).default(0).describe("stop (and save) after this many minutes; 0 = run all steps"),
+  mix: PretrainMixSchema.default(PretrainMixSchema.parse({})).describe("document kinds and weights"),
+  researchTopN: z.number().int().min(1).default(1).describe("passages per ReSearch search (the demo's topN)"),
+  baselineTopK: z.number().int().min(1).default(3).describe("passages per baseline retrieval (the demo's topK)"),
+  maxSearches: z.number().int().min(0).default(3).describe("most searches in a content-free ReSearch episode"),
+});
+export type PretrainConfig = z.infer<typeof PretrainConfigSchema>;
+
+/** The pre-training split's passages: exactly the passages of pre-training entities. */
+export function pretrainPassages(world: World): Passage[] {
+  const ids = new Set<string>();
+  for (const [key, id] of world.passageOf) if (world.entities.byKey.get(key)!.split === "pretrain") ids.add(id);
+  return world.corpus.filter((p) => ids.has(p.id));
+}
+
+export function baseModelConfig(c: PretrainConfig, tok: WordLevelTokenizer): ModelConfig {
+  return {
+    architectures: ["LlamaForCausalLM"], model_type: "llama", vocab_size: tok.vocabSize,
+    hidden_size: c.model.hidden_size, intermediate_size: c.model.intermediate_size, num_hidden_layers: c.model.num_hidden_layers,
+    num_attention_heads: c.model.num_attention_heads, num_key_value_heads: c.model.num_attention_heads,
+    max_position_embeddings: c.model.max_position_embeddings, rms_norm_eps: 1e-5, rope_theta: c.model.rope_theta,
+    tie_word_embeddings: true, bos_token_id: null, eos_token_id: tok.eosId,
+  };
+}
+
+export interface PackedBatch {
+  inputIds: Int32Array; // (B, T)
+  attentionMask: Uint8Array; // (B, T)
+  B: number;
+  T: number;
+  kinds: Record<string, number>;
+}
+
+/** Fill B rows of T tokens: documents packed greedily in order, a document longer than T keeps its last T tokens. */
+export async function packBatch(rng: Rng, src: EpisodeSource, tok: WordLevelTokenizer, c: PretrainConfig, carry: { ids?: number[]; kind?: string }): Promise<PackedBatch> {
+  const { batchSize: B, seqLen: T } = c;
+  const o: EpisodeOptions = { researchTopN: c.researchTopN, baselineTopK: c.baselineTopK, maxSearches: c.maxSearches };
+  const inputIds = new Int32Array(B * T);
+  const attentionMask = new Uint8Array(B * T);
+  const kinds: Record<string, number> = {};
+  for (let b = 0; b < B; b++) {
+    let len = 0;
+    for (;;) {
+      if (!carry.ids) {
+        const doc = await nextDoc(rng, src, c.mix, o);
+        let ids = doc.parts.flatMap((p) => tok.encode(p.text));
+        if (ids.length > T) ids = ids.slice(ids.length - T);
+        carry.ids = ids;
+        carry.kind = doc.kind;
+      }
+      if (len > 0 && len + carry.ids.length > T) break;
+      inputIds.set(carry.ids, b * T + len);
+      attentionMask.fill(1, b * T + len, b * T + len + carry.ids.length);
+      len += carry.ids.length;
+      kinds[carry.kind!] = (kinds[carry.kind!] ?? 0) + 1;
+      carry.ids = undefined;
+      if (len >= T) break;
+    }
+  }
+  return { inputIds, attentionMask, B, T, kinds };
+}
+
+export function lrAt(c: PretrainConfig, step: number): number {
+  if (step < c.warmup) return (c.lr * (step + 1)) / c.warmup;
+  const p = Math.min(1, (step - c.warmup) / Math.max(1, c.steps - c.warmup));
+  return c.lr * (c.minLrRatio + (1 - c.minLrRatio) * 0.5 * (1 + Math.cos(Math.PI * p)));
+}
+
+interface CkptState {
+  step: number;
+  rng: number[];
+  carry: { ids?: number[]; kind?: string };
+  config: PretrainConfig;
+  seconds: number;
+}
+
+export interface PretrainResult {
+  outDir: string;
+  steps: number;
+  seconds: number;
+  finalLoss: number;
+  params: number;
+}
+
+/** Load the world from its directory (rebuilt from the manifest's config; the corpus hash is checked). */
+export function loadWorldFromDir(worldDir: string): World {
+  const mpath = join(worldDir, "manifest.json");
+  if (!existsSync(mpath)) throw new UserError(`world manifest not found: ${mpath} (run: research world build --out ${worldDir})`);
+  const m = JSON.parse(readFileSync(mpath, "utf8")) as { config: unknown; files?: Record<string, string> };
+  const world = buildWorld(WorldConfigSchema.parse(m.config));
+  const corpusPath = join(worldDir, "corpus.jsonl");
+  if (m.files?.["corpus.jsonl"] && existsSync(corpusPath)) {
+    const h = createHash("sha256").update(readFileSync(corpusPath, "utf8")).digest("hex");
+    if (h !== m.files["corpus.jsonl"]) throw new UserError(`${corpusPath} does not match its manifest (edited?); rebuild the world`);
+  }
+  return world;
+}
+
+export async function pretrainBaseModel(worldDir: string, outDir: string, cfg: PretrainConfig, opts: { quiet?: boolean; log?: (s: string) => void } = {}): Promise<PretrainResult> {
+  const log = opts.log ?? ((s: string) => process.stderr.write(s + "\n"));
+  const tf = await import("@tensorflow/tfjs");
+  const { initTensorBackend } = await import("../tensor/backend.js");
+  const { createTrainableModel, initWeights } = await import("../model/trainable.js");
+  const { createAdamW } = await import("../model/optim.js");
+  const { trainStep } = await import("../model/optim-step.js");
+  const { saveModel } = await import("../model/load.js");
+  const { readSafetensors, writeSafetensors } = await import("../model/safetensors.js");
+  await initTensorBackend({ quiet: opts.quiet });
+
+  const world = loadWorldFromDir(worldDir);
+  const vocab = worldVocab(world);
+  const tok = createWordLevelTokenizer(vocab);
+  const passages = pretrainPassages(world);
+  const src: EpisodeSource = { questions: world.questions.pretrain, passages, retriever: memoryBm25Retriever(passages) };
+  const config = baseModelConfig(cfg, tok);
+  const ckptDir = join(outDir, "checkpoint");
+  const statePath = join(ckptDir, "state.json");
+
+  let step = 0;
+  let seconds = 0;
+  const rng = createRng(cfg.seed);
+  let carry: CkptState["carry"] = {};
+  let weights = initWeights(config, cfg.seed);
+  let optState: import("../model/weights.js").WeightMap | undefined;
+  if (existsSync(statePath)) {
+    const st = JSON.parse(readFileSync(statePath, "utf8")) as CkptState;
+    if (JSON.stringify(st.config) !== JSON.stringify(cfg)) throw new UserError(`${statePath}: checkpoint was made with a different config; use a new --out or delete ${ckptDir}`);
+    weights = readSafetensors(join(ckptDir, "model.safetensors")).weights;
+    optState = readSafetensors(join(ckptDir, "optimizer.safetensors")).weights;
+    step = st.step;
+    seconds = st.seconds;
+    rng.setState(st.rng);
+    carry = st.carry;
+    log(`resuming pre-training at step ${step}`);
+  }
+  const model = createTrainableModel(config, weights);
+  const opt = createAdamW(model.params, { lr: cfg.lr, weightDecay: cfg.weightDecay, decayOn: "matrices" });
+  if (optState) opt.importState(optState);
+  log(`base model: ${model.numParams()} parameters, vocab ${tok.vocabSize}, T=${cfg.seqLen}, B=${cfg.batchSize}, ${passages.length} pre-training passages`);
+
+  const save = (dir: string, withState: boolean) => {
+    const w = model.exportWeights();
+    saveModel(dir, { config, weights: w });
+    saveWordLevelTokenizer(dir, vocab, config.max_position_embeddings);
+    if (withState) {
+      writeSafetensors(join(dir, "optimizer.safetensors"), opt.exportState());
+      writeJsonAtomic(join(dir, "state.json"), { step, rng: rng.getState(), carry, config: cfg, seconds } satisfies CkptState);
+    }
+  };
+  const t0 = Date.now();
+  const secs = () => seconds + (Date.now() - t0) / 1000;
+  const bar = createProgress("pretrain", cfg.steps, { quiet: opts.quiet, fields: "loss={loss}" });
+  bar.update(step);
+  let lastLoss = NaN;
+  while (step < cfg.steps) {
+    if (cfg.maxMinutes > 0 && secs() - seconds >= cfg.maxMinutes * 60) {
+      log(`time budget of ${cfg.maxMinutes} min reached at step ${step}`);
+      break;
+    }
+    const batch = await packBatch(rng, src, tok, cfg, carry);
+    const r = trainStep(model, opt, { inputIds: batch.inputIds, B: batch.B, T: batch.T, attentionMask: batch.attentionMask }, { lr: lrAt(cfg, step), maxGradNorm: cfg.maxGradNorm });
+    step++;
+    lastLoss = r.loss;
+    appendJsonl(join(outDir, "pretrain-log.jsonl"), { step, loss: r.loss, gradNorm: r.gradNorm, skipped: r.skipped, tokens: r.tokens, lr: lrAt(cfg, step - 1), seconds: Number(secs().toFixed(1)), kinds: batch.kinds });
+    bar.update(step, { loss: r.loss.toFixed(3) });
+    if (step % cfg.checkpointEvery === 0) save(ckptDir, true);
+  }
+  bar.stop();
+  seconds = secs();
+  save(ckptDir, true);
+  save(outDir, false);
+  writeJsonAtomic(join(outDir, "pretrain.json"), {
+    what: "base model of the synthetic world: next-token loss on the PRE-TRAINING split only",
+    data: {
+      passages: `${passages.length} passages of pre-training entities (no RL-train or test entity appears)`,
+      episodes: "content-free episodes in the ReSearch, naive-gen, naive-RAG, Iter-RetGen and IRCoT prompt formats over pre-training questions; every query, thought and answer is a uniformly random 1–6 word span of the question or of the retrieved passages; retrieval (BM25) indexes only pre-training passages; no trajectory that solves a question",
+      mix: cfg.mix,
+    },
+    config: cfg,
+    steps: step,
+    seconds: Number(seconds.toFixed(1)),
+    finalLoss: lastLoss,
+    params: model.numParams(),
+  });
+  const params = model.numParams();
+  model.dispose();
+  opt.dispose();
+  void tf;
+  return { outDir, steps: step, seconds, finalLoss: lastLoss, params };
+}
+
+/** Remove a run's resumable state (after a finished run is committed, the checkpoint folder is not needed). */
+export function dropCheckpoint(outDir: string): void {
+  rmSync(join(outDir, "checkpoint"), { recursive: true, force: true });
+}
