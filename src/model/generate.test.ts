@@ -101,3 +101,16 @@ describe("engine on a tiny Qwen2-style model", () => {
     expect(after).not.toEqual(before);
   });
 });
+
+describe("shared scheduler", () => {
+  test("concurrent generate() calls share one batch and each gets its own results", async () => {
+    const engine = createEngine(await loadModel(STORIES), { maxBatch: 4 });
+    const a = engine.generate([req({ prompt: "Tom", maxTokens: 15 }), req({ prompt: "Sue", maxTokens: 5 })]);
+    const b = engine.generate([req({ prompt: "The dog", maxTokens: 9 })]);
+    const [ra, rb] = await Promise.all([a, b]);
+    const [alone] = await engine.generate([req({ prompt: "The dog", maxTokens: 9 })]);
+    expect(rb[0].tokenIds).toEqual(alone.tokenIds);
+    expect(ra.map((r) => r.tokenIds!.length)).toEqual([15, 5]);
+    await expect(engine.generate([req({ prompt: "x".repeat(2000) })])).rejects.toThrow(/does not fit the context/);
+  });
+});

@@ -62,7 +62,6 @@ export function decodeAfter(tokenizer: Tokenizer, prev: number | undefined, gen:
 }
 
 interface Slot {
-  index: number;
   req: GenerationRequest;
   cache: KVCache;
   prev: number | undefined; // last prompt token: decoding context
@@ -85,14 +84,13 @@ export function createEngine(model: LoadedModel, opts: EngineOptions = {}): Engi
   const V = config.vocab_size;
   const maxPos = config.max_position_embeddings;
 
-  const start = (req: GenerationRequest, index: number): Slot => {
+  const start = (req: GenerationRequest): Slot => {
     const promptIds = req.promptIds?.length ? req.promptIds : encodePrompt(tokenizer, req.prompt);
     if (promptIds.length >= maxPos)
       throw new UserError(`prompt of ${promptIds.length} tokens does not fit the context of ${maxPos} positions`);
     if (!(req.maxTokens >= 0)) throw new UserError(`maxTokens must be >= 0, got ${req.maxTokens}`);
     const capacity = Math.min(maxPos, promptIds.length + req.maxTokens);
     return {
-      index,
       req,
       cache: net.newCache(capacity),
       prev: promptIds[promptIds.length - 1],
@@ -135,37 +133,65 @@ export function createEngine(model: LoadedModel, opts: EngineOptions = {}): Engi
     return { text, tokenIds: s.ids, logprobs: s.logprobs, finishReason: reason, ...(stopString !== undefined ? { stopString } : {}) };
   };
 
-  return {
-    config,
-    tokenizer,
-    eosIds,
-    async generate(requests) {
-      const results: GenerationResult[] = new Array(requests.length);
-      let next = 0;
-      let active: Slot[] = [];
-      while (next < requests.length || active.length) {
-        while (active.length < maxBatch && next < requests.length) {
-          const req = requests[next];
-          if (req.maxTokens === 0) results[next] = { text: "", tokenIds: [], logprobs: [], finishReason: "length" };
-          else active.push(start(req, next));
-          next++;
+  // One scheduler loop shared by every caller: concurrent generate() calls (several HTTP requests, rollout workers)
+  // join the same continuous batch instead of taking turns.
+  interface Job { req: GenerationRequest; done: (r: GenerationResult) => void; fail: (e: unknown) => void }
+  const queue: Job[] = [];
+  let active: (Slot & { job: Job })[] = [];
+  let running = false;
+  const loop = async () => {
+    running = true;
+    try {
+      while (queue.length || active.length) {
+        while (active.length < maxBatch && queue.length) {
+          const job = queue.shift()!;
+          if (job.req.maxTokens === 0) {
+            job.done({ text: "", tokenIds: [], logprobs: [], finishReason: "length" });
+            continue;
+          }
+          try {
+            active.push({ ...start(job.req), job });
+          } catch (e) {
+            job.fail(e);
+          }
         }
         if (!active.length) break;
-        const logits = net.forward(active.map((s) => ({ cache: s.cache, tokens: s.pending })));
-        const still: Slot[] = [];
+        let logits: Float32Array;
+        try {
+          logits = net.forward(active.map((s) => ({ cache: s.cache, tokens: s.pending })));
+        } catch (e) {
+          for (const s of active) s.job.fail(e);
+          active = [];
+          continue;
+        }
+        const still: typeof active = [];
         active.forEach((s, row) => {
           const { id, logprob } = sampleToken(logits, row * V, V, s.req, s.rng);
           s.ids.push(id);
           s.logprobs.push(logprob);
           s.pending = [id];
           const reason = check(s, id);
-          if (reason) results[s.index] = finish(s, reason);
+          if (reason) s.job.done(finish(s, reason));
           else still.push(s);
         });
         active = still;
-        await new Promise((r) => setImmediate(r)); // keep servers responsive between steps
+        await new Promise((r) => setImmediate(r)); // let new requests arrive and servers respond between steps
       }
-      return results;
+    } finally {
+      running = false;
+    }
+  };
+
+  return {
+    config,
+    tokenizer,
+    eosIds,
+    generate(requests) {
+      const promises = requests.map(
+        (req) => new Promise<GenerationResult>((done, fail) => queue.push({ req, done, fail })),
+      );
+      if (!running) void loop();
+      return Promise.all(promises);
     },
     logits(ids) {
       const cache = net.newCache(ids.length);

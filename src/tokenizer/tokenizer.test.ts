@@ -73,3 +73,16 @@ describe("HF tokenizer.json", () => {
     expect(tok.vocabSize).toBe(7);
   });
 });
+
+describe("cross-check with the synthetic world's own WordLevel tokenizer (src/world)", () => {
+  test("tokenizer.json written by world/tokenizer gives identical ids and text through the HF loader", async () => {
+    const { buildVocab, createWordLevelTokenizer, toTokenizerJson } = await import("../world/tokenizer.js");
+    const data = buildVocab(["Alice lives in Paris.", "<think>Who is Bob?</think>\n<search>Bob's city</search>", "<answer>\\boxed{Paris}</answer><|endoftext|>"]);
+    const world = createWordLevelTokenizer(data);
+    const hf = createHfTokenizer({ tokenizerJson: toTokenizerJson(data) as never, tokenizerConfig: { eos_token: "<|endoftext|>", unk_token: "<unk>", bos_token: null } });
+    const s = "<think>Alice lives in Rome, Bob?!</think>\n<search> Paris's \\boxed{x}</search>\n\n<|endoftext|>";
+    expect(hf.encode(s)).toEqual(world.encode(s));
+    expect(hf.decode(world.encode(s))).toBe(world.decode(world.encode(s)));
+    expect([hf.vocabSize, hf.eosId]).toEqual([world.vocabSize, world.eosId]);
+  });
+});
