@@ -37,6 +37,7 @@ export async function startRetrieverServer(input: z.input<typeof ServerConfigSch
   const cfg = ServerConfigSchema.parse(input);
   const pool = await createSearchPool({ index: cfg.index, workers: cfg.workers });
   const app = Fastify({ bodyLimit: cfg.bodyLimit, logger: false });
+  app.removeContentTypeParser("text/plain"); // JSON only: anything else is a 415 that says so
   let waiting = 0; // requests admitted and not yet answered
 
   class Overloaded extends Error {}

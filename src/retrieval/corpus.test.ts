@@ -1,0 +1,121 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, test } from "vitest";
+import { makePassage, parseContents, readCorpus } from "./corpus.js";
+import { corpusFromQa, hotpotParagraphs, rolloutParagraphs } from "./corpus-from-qa.js";
+import { buildIndex, openRetriever } from "./index.js";
+
+const tmp = mkdtempSync(join(tmpdir(), "corpus-"));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+const file = (name: string, lines: string[]) => {
+  const p = join(tmp, name);
+  writeFileSync(p, lines.join("\n") + "\n");
+  return p;
+};
+const collect = async <T>(it: AsyncIterable<T>) => {
+  const out: T[] = [];
+  for await (const x of it) out.push(x);
+  return out;
+};
+
+describe("corpus", () => {
+  test.each([
+    ['"Paris"\nThe capital of France.', "Paris", "The capital of France."],
+    ["Paris\nThe capital.\nSecond line.", "Paris", "The capital.\nSecond line."],
+    ['"Say "hi""\ntext', 'Say "hi"', "text"],
+    ["Just a title", "Just a title", ""],
+    ['""\ntext', "", "text"],
+  ])("parseContents(%j)", (contents, title, text) => {
+    expect(parseContents(contents)).toEqual({ title, text });
+    if (!contents.startsWith('"')) return;
+    expect(parseContents(makePassage(title, text))).toEqual({ title, text });
+  });
+
+  test("reads both line formats; ids may be numbers", async () => {
+    const p = file("both.jsonl", [
+      JSON.stringify({ id: "a", contents: '"A"\nalpha' }),
+      "",
+      JSON.stringify({ id: 2, title: "B", text: "beta" }),
+      JSON.stringify({ _id: "c", text: "no title" }),
+    ]);
+    expect(await collect(readCorpus(p))).toEqual([
+      { id: "a", contents: '"A"\nalpha' },
+      { id: "2", contents: '"B"\nbeta' },
+      { id: "c", contents: '""\nno title' },
+    ]);
+  });
+
+  test.each([
+    ["not json", "{oops", /bad\.jsonl:2: invalid JSON/],
+    ["missing id", JSON.stringify({ contents: "x" }), /bad\.jsonl:2: id: missing/],
+    ["contents not a string", JSON.stringify({ id: "x", contents: 5 }), /bad\.jsonl:2: contents: not a string/],
+    ["no text", JSON.stringify({ id: "x", title: "t" }), /bad\.jsonl:2: expected `contents`/],
+    ["duplicate id", JSON.stringify({ id: "a", contents: "y" }), /bad\.jsonl:2: id: duplicate id "a"/],
+    ["array line", "[1,2]", /bad\.jsonl:2: expected a JSON object/],
+  ])("rejects %s with file:line", async (_what, line, msg) => {
+    const p = file("bad.jsonl", [JSON.stringify({ id: "a", contents: "x" }), line]);
+    await expect(collect(readCorpus(p))).rejects.toThrow(msg);
+    const skipped: number[] = [];
+    const got = await collect(readCorpus(p, { skipBad: true, onSkip: (l) => skipped.push(l) }));
+    expect(got).toHaveLength(1);
+    expect(skipped).toEqual([2]);
+  });
+
+  test("buildIndex: duplicates fail with file:line, --skip-bad counts them, the index is searchable", async () => {
+    const p = file("dup.jsonl", [
+      JSON.stringify({ id: "1", contents: '"Rivers"\nThe Danube flows through Vienna.' }),
+      JSON.stringify({ id: "1", contents: '"Again"\nduplicate' }),
+      "garbage",
+      JSON.stringify({ id: "2", title: "Mountains", text: "The Alps are in Europe." }),
+    ]);
+    const out = join(tmp, "ix-dup");
+    await expect(buildIndex({ corpus: p, out, quiet: true })).rejects.toThrow(/dup\.jsonl:2: id: duplicate id "1"/);
+    expect(existsSync(out)).toBe(false); // nothing half-built is left behind
+    const stats = await buildIndex({ corpus: p, out, quiet: true, skipBad: true });
+    expect(stats).toMatchObject({ passages: 2, skipped: 2 });
+    await expect(buildIndex({ corpus: p, out, quiet: true, skipBad: true })).rejects.toThrow(/exists and is not empty/);
+    const r = await openRetriever({ index: out });
+    const [hits] = await r.search(["where are the alps"], 5);
+    expect(hits.map((h) => h.id)).toEqual(["2", "1"]); // OR semantics: "the" matches the other passage too
+    expect(hits[0].contents).toBe('"Mountains"\nThe Alps are in Europe.');
+    await r.close?.();
+  });
+});
+
+describe("corpus-from-qa", () => {
+  test("HotpotQA context paragraphs", () => {
+    expect(hotpotParagraphs([["T", ["One.", " Two."]]])).toEqual([{ title: "T", text: "One. Two." }]);
+    expect(hotpotParagraphs("x")).toMatch(/^context: /);
+  });
+
+  test("R1-Searcher traces in both document formats", () => {
+    const llama = "q <|begin_of_documents|>\n(1)Title: Nidal Hasan Text:  Born 1970.\n(2)Title: Fort Hood Text: A base.\n<|end_of_documents|> more";
+    expect(rolloutParagraphs(llama)).toEqual([
+      { title: "Nidal Hasan", text: "Born 1970." },
+      { title: "Fort Hood", text: "A base." },
+    ]);
+    const qwen = "<|begin_of_documents|>\n(1).mil   .mil The domain name mil.\n(2)DARPA   DARPA is an agency.\n<|end_of_documents|>";
+    expect(rolloutParagraphs(qwen)).toEqual([
+      { title: ".mil", text: ".mil The domain name mil." },
+      { title: "DARPA", text: "DARPA is an agency." },
+    ]);
+  });
+
+  test("real shared data: HotpotQA distractor and rollouts become one deduplicated corpus", async () => {
+    const out = join(tmp, "qa-corpus.jsonl");
+    const stats = await corpusFromQa({
+      inputs: ["/work/shared/data/hotpotqa_distractor_500.jsonl", "/work/shared/data/rollouts/r1searcher_bamboogle_llama.jsonl"],
+      out,
+    });
+    expect(stats.files[0]).toEqual({ path: "/work/shared/data/hotpotqa_distractor_500.jsonl", rows: 500, paragraphs: 4960 });
+    expect(stats.files[1].paragraphs).toBeGreaterThan(500);
+    const lines = readFileSync(out, "utf8").trim().split("\n").map((l) => JSON.parse(l) as { id: string; contents: string });
+    expect(lines).toHaveLength(stats.passages);
+    expect(new Set(lines.map((l) => l.id)).size).toBe(lines.length);
+    expect(new Set(lines.map((l) => l.contents)).size).toBe(lines.length);
+    expect(lines.find((l) => l.contents.startsWith('"University of Kansas"\n'))).toBeTruthy();
+    await expect(corpusFromQa({ inputs: [file("nope.jsonl", ['{"question": "q"}'])], out: join(tmp, "x.jsonl") })).rejects.toThrow(/nope\.jsonl:1: expected a HotpotQA row/);
+    expect(existsSync(join(tmp, "x.jsonl"))).toBe(false);
+  });
+});
