@@ -36,9 +36,11 @@ export function withAnswer(t: Trajectory): Trajectory {
   return { ...t, answer: extractAnswer(t.response) };
 }
 
-/** Append one finished trajectory (with `answer`) as a JSONL line. */
-export function appendTrajectory(path: string, t: Trajectory): void {
-  appendJsonl(path, withAnswer(t));
+/** Append one finished trajectory (with `answer`) as a JSONL line; returns what was written. */
+export function appendTrajectory(path: string, t: Trajectory): Trajectory {
+  const line = withAnswer(t);
+  appendJsonl(path, line);
+  return line;
 }
 
 /** Stream the trajectories of a JSONL file; a malformed line throws an InputError naming file, line and field. */

@@ -118,10 +118,10 @@ export function addRetrieverOptions(cmd: Command): Command {
 }
 
 /** The loop's knobs: template, sampling, budgets, seed, batch size. */
-export function addRolloutOptions(cmd: Command): Command {
+export function addRolloutOptions(cmd: Command, defaults: { temperature?: string } = {}): Command {
   return cmd
     .option("--template <name>", "prompt template: research | research-instruct | searchr1 | searchr1-instruct")
-    .option("--temperature <t>", "sampling temperature", "1.0")
+    .option("--temperature <t>", "sampling temperature (0 = greedy)", defaults.temperature ?? "1.0")
     .option("--top-p <p>", "nucleus sampling")
     .option("--max-response-tokens <n>", "response budget (policy + tool tokens)", "8192")
     .option("--max-prompt-tokens <n>", "longest prompt", "512")
