@@ -2,22 +2,20 @@
  * Every method end to end with a real (random-weight) Qwen2-style model in the native KV-cache engine and a real
  * BM25 index over FlashRAG's wiki-18 sample, on real HotpotQA questions, through the resumable runner.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { loadQAArray } from "../data/qa.js";
-import { tinyQwen2 } from "../model/testing.js";
-import { buildIndex, openRetriever } from "../retrieval/index.js";
+import { openRetriever } from "../retrieval/index.js";
 import type { Retriever } from "../retrieval/types.js";
 import { createNativeBackend } from "../rollout/backends/native.js";
 import { METHODS } from "./methods/index.js";
 import { createRolloutRunner } from "./methods/research.js";
 import { runEval, selectItems } from "./run.js";
 import type { EvalRecord } from "./summary.js";
+import { buildWikiIndex, hotpotItems, tinyEvalModel } from "./testing/fixtures.js";
 import { METHOD_NAMES, type EvalItem, type MethodContext } from "./types.js";
 
-const DATA = join(import.meta.dirname, "..", "..", "..", "shared", "data");
 const tmp = mkdtempSync(join(tmpdir(), "eval-e2e-"));
 let retriever: Retriever;
 let ctx: MethodContext;
@@ -25,22 +23,10 @@ let items: EvalItem[];
 const corpusIds = new Set<string>();
 
 beforeAll(async () => {
-  // FlashRAG's wiki-18 sample, each passage cut to its title and first ~160 characters: the random model's
-  // near-byte tokenizer makes every character a token, and prompt length is what costs here.
-  const corpus = join(tmp, "corpus.jsonl");
-  const lines = readFileSync(join(DATA, "corpus", "wiki18_sample_1000.jsonl"), "utf8").split("\n").filter((l) => l.trim());
-  const short = lines.map((l) => {
-    const p = JSON.parse(l) as { id: string; contents: string };
-    corpusIds.add(String(p.id));
-    return JSON.stringify({ id: p.id, contents: p.contents.slice(0, 160) });
-  });
-  writeFileSync(corpus, short.join("\n") + "\n");
-  await buildIndex({ corpus, out: join(tmp, "index"), quiet: true });
-  retriever = await openRetriever({ index: join(tmp, "index") });
-  const tiny = tinyQwen2({ seed: 3 });
-  // RoPE weights do not depend on the context length; give the random model room for FlashRAG's long prompts.
-  const model = { ...tiny, config: { ...tiny.config, max_position_embeddings: 8192 } };
-  const backend = createNativeBackend({ model });
+  const wiki = await buildWikiIndex(tmp);
+  wiki.ids.forEach((id) => corpusIds.add(id));
+  retriever = await openRetriever({ index: wiki.index });
+  const backend = createNativeBackend({ model: tinyEvalModel() });
   ctx = {
     backend,
     retriever,
@@ -49,8 +35,7 @@ beforeAll(async () => {
     rounds: { iterRetgen: 2, ircot: 2 },
     rollout: createRolloutRunner({ backend, retriever, temperature: 0, topN: 2, template: "research", maxResponseTokens: 16, maxPromptTokens: 4096 }),
   };
-  const qa = await loadQAArray(join(DATA, "eval", "r1searcher_hotpotqa_500.jsonl"), { limit: 2 });
-  items = selectItems(qa.map((e) => ({ id: e.id, question: e.question, goldenAnswers: e.golden_answers })));
+  items = selectItems(await hotpotItems(2));
 });
 afterAll(async () => {
   await retriever?.close?.();
