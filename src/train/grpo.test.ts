@@ -1,6 +1,5 @@
 import { describe, expect, it, test } from "vitest";
-import * as tf from "@tensorflow/tfjs-core";
-import "@tensorflow/tfjs-backend-cpu";
+import * as tf from "@tensorflow/tfjs";
 import { aggregateLoss, groupAdvantages, grpoLoss, lowVarKl, LOSS_AGG_MODES, type GrpoLossOptions, type LossAggMode } from "./grpo.js";
 import { grpoLossReference, type GrpoLossInputsRef } from "./grpo-reference.js";
 import { buildTrainBatch, microBatches, responseLossMask } from "./batch.js";

@@ -6,7 +6,7 @@
  *
  * Shapes: B sequences in a (micro-)batch, T response positions (padded), G rollouts per prompt.
  */
-import * as tf from "@tensorflow/tfjs-core";
+import * as tf from "@tensorflow/tfjs";
 
 /**
  * Group-relative advantages: rewards are laid out group after group (G consecutive rollouts of one prompt);

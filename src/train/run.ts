@@ -4,14 +4,14 @@
  *   RUN_DIR/config.json                  resolved training config
  *   RUN_DIR/metrics.jsonl                one JSON line per step
  *   RUN_DIR/trajectories/step-000001.jsonl  the step's sampled trajectories with rewards
- *   RUN_DIR/checkpoints/step-000010/     model.safetensors + config.json (+ tokenizer files), optimizer.safetensors,
+ *   RUN_DIR/checkpoints/step-000010/     a loadable model dir (model.safetensors, config.json, tokenizer), optimizer.safetensors,
  *                                        state.json (step, RNG state, data cursor, metrics offset); last K kept
  *
  * A checkpoint is written in a temporary directory and renamed into place, so a kill never leaves a half one.
  * Resuming truncates metrics.jsonl to the offset recorded in the checkpoint: the lines before stay byte for byte.
  */
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, truncateSync } from "node:fs";
-import { basename, join } from "node:path";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, truncateSync } from "node:fs";
+import { join } from "node:path";
 import type { ModelConfig } from "../model/config.js";
 import type { WeightMap } from "../model/weights.js";
 import { encodeSafetensors, readSafetensors } from "../model/safetensors.js";
@@ -104,22 +104,26 @@ export interface CheckpointContents {
   weights: WeightMap;
   optimizer: WeightMap;
   state: CheckpointState;
-  /** Files to copy beside the weights so the checkpoint is a loadable model directory (tokenizer files). */
-  extraFiles?: string[];
 }
 
 /** Write a checkpoint atomically (temp dir + rename), then delete all but the last `keep`. Returns its directory. */
-export function saveCheckpoint(dir: string, c: CheckpointContents, keep: number): string {
+export function saveCheckpoint(
+  dir: string,
+  c: CheckpointContents,
+  keep: number,
+  writeModel: (dir: string, weights: WeightMap) => void = (d, w) => {
+    writeFileAtomic(join(d, "model.safetensors"), encodeSafetensors(w));
+    writeJsonAtomic(join(d, "config.json"), c.modelConfig);
+  },
+): string {
   const root = runPaths(dir).checkpoints;
   mkdirSync(root, { recursive: true });
   const name = stepName(c.state.step);
   const tmp = join(root, `.${name}.tmp-${process.pid}`);
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(tmp);
-  writeFileAtomic(join(tmp, "model.safetensors"), encodeSafetensors(c.weights, { format: "pt" }));
-  writeJsonAtomic(join(tmp, "config.json"), c.modelConfig);
+  writeModel(tmp, c.weights);
   writeFileAtomic(join(tmp, "optimizer.safetensors"), encodeSafetensors(c.optimizer));
-  for (const f of c.extraFiles ?? []) copyFileSync(f, join(tmp, basename(f)));
   writeJsonAtomic(join(tmp, "state.json"), c.state); // last: a directory with state.json is complete
   const final = join(root, name);
   rmSync(final, { recursive: true, force: true });

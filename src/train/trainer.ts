@@ -5,13 +5,14 @@
  * Everything it touches is injected (policy, optimizer, backend, retriever), so the same loop runs the CLI's real
  * model and the tests' tiny one. Deterministic: same seed and state → same step, which makes resume exact.
  */
-import * as tf from "@tensorflow/tfjs-core";
+import * as tf from "@tensorflow/tfjs";
 import type { Retriever } from "../retrieval/types.js";
 import type { PolicyBackend, Trajectory } from "../rollout/types.js";
 import type { PromptTemplate } from "../rollout/prompts.js";
 import { getTemplate } from "../rollout/prompts.js";
 import { runRollouts } from "../rollout/loop.js";
 import type { TrainableModel } from "../model/trainable.js";
+import { clipByGlobalNorm, computeGrads, type AdamW } from "../model/optim.js";
 import type { WeightMap } from "../model/weights.js";
 import { createRng, type Rng } from "../util/rng.js";
 import { UserError } from "../util/errors.js";
@@ -22,18 +23,12 @@ import { forcedSearchProbAt, maxHopsAt, scoreEpisodes, type EpisodeScore } from 
 import { createSampler, type TrainExample } from "./sampler.js";
 import type { CheckpointState } from "./run.js";
 
-/** The optimizer as the trainer needs it: apply gradients (by variable name), save and restore its state. */
-export interface TrainOptimizer {
-  applyGradients(grads: tf.NamedTensorMap, lr: number): void;
-  getState(): { tensors: WeightMap; scalars: Record<string, number> };
-  setState(s: { tensors: WeightMap; scalars: Record<string, number> }): void;
-}
-
 export interface TrainerDeps {
   policy: TrainableModel;
   /** Frozen reference policy: required when klCoef > 0, and never built otherwise. */
   reference?: TrainableModel;
-  optimizer: TrainOptimizer;
+  /** AdamW over `policy.params` (model/optim.ts); its state is saved with each checkpoint. */
+  optimizer: AdamW;
   /** Samples rollouts (the native engine over the same weights). */
   backend: PolicyBackend;
   /** Push the policy's new weights into the backend's engine after each update. */
@@ -187,54 +182,36 @@ export function createTrainer(cfg: TrainConfig, deps: TrainerDeps): Trainer {
       k += mini.length;
       const normalizer = normalizerOf(cfg.lossAgg as LossAggMode, parts.map((p) => p.batch));
       const tb = now();
-      let grads: tf.NamedTensorMap | null = null;
       const part = { loss: 0, pg: 0, kl: 0, ent: 0, clip: 0, akl: 0 };
-      for (const p of parts) {
+      const lossFns = parts.map((p) => () => {
         const adv = tf.tensor2d(p.idx.map((r) => rows[r].adv), [p.batch.B, 1]); // (B, 1)
         const lossMask = tf.tensor2d(p.batch.lossMask); // (B, T)
-        let out: { loss: number; pg: number; kl: number; ent: number; clip: number; akl: number } | undefined;
-        const { value, grads: g } = tf.variableGrads(() => {
-          const { logprobs, entropy } = deps.policy.tokenLogprobs({ inputIds: p.ids, B: p.batch.B, T: p.batch.L, attentionMask: p.mask });
-          const r = grpoLoss(
-            { logp: logprobs, oldLogp: p.oldLogp, refLogp: p.refLogp, entropy, advantages: adv, lossMask },
-            { clipRatio: cfg.clipRatio, klCoef: cfg.klCoef, entropyCoef: cfg.entropyCoef, lossAgg: cfg.lossAgg as LossAggMode, normalizer },
-          );
-          out = {
-            loss: r.loss.dataSync()[0],
-            pg: r.pgLoss.dataSync()[0],
-            kl: r.kl.dataSync()[0],
-            ent: r.entropy.dataSync()[0],
-            clip: r.clipFrac.dataSync()[0],
-            akl: r.approxKl.dataSync()[0],
-          };
-          return r.loss;
-        }, deps.policy.variables.filter((v) => v.trainable));
-        value.dispose();
-        tf.dispose([adv, lossMask]);
-        for (const key of Object.keys(part) as (keyof typeof part)[]) part[key] += out![key];
-        if (grads === null) grads = g;
-        else {
-          const acc: tf.NamedTensorMap = {};
-          for (const name of Object.keys(g)) acc[name] = tf.add(grads[name], g[name]);
-          tf.dispose(Object.values(grads));
-          tf.dispose(Object.values(g));
-          grads = acc;
-        }
-      }
+        const { logprobs, entropy } = deps.policy.tokenLogprobs({ inputIds: p.ids, B: p.batch.B, T: p.batch.L, attentionMask: p.mask });
+        const r = grpoLoss(
+          { logp: logprobs, oldLogp: p.oldLogp, refLogp: p.refLogp, entropy, advantages: adv, lossMask },
+          { clipRatio: cfg.clipRatio, klCoef: cfg.klCoef, entropyCoef: cfg.entropyCoef, lossAgg: cfg.lossAgg as LossAggMode, normalizer },
+        );
+        part.loss += r.loss.dataSync()[0];
+        part.pg += r.pgLoss.dataSync()[0];
+        part.kl += r.kl.dataSync()[0];
+        part.ent += r.entropy.dataSync()[0];
+        part.clip += r.clipFrac.dataSync()[0];
+        part.akl += r.approxKl.dataSync()[0];
+        return r.loss;
+      });
+      const g = computeGrads(deps.policy.params, lossFns); // summed over micro-batches
       backwardMs += now() - tb;
       const to = now();
-      const gnorm = grads ? globalNorm(grads) : 0;
       for (const key of Object.keys(part) as (keyof typeof part)[]) stats[key] += part[key] / minis.length;
-      stats.gnorm += gnorm / minis.length;
-      if (!Number.isFinite(part.loss) || !Number.isFinite(gnorm)) skipReason = `non-finite ${Number.isFinite(part.loss) ? "gradient norm" : "loss"}`;
-      else if (grads) {
-        const scale = gnorm > cfg.gradClip ? cfg.gradClip / (gnorm + 1e-6) : 1; // clip the global norm
-        const clipped: tf.NamedTensorMap = {};
-        for (const name of Object.keys(grads)) clipped[name] = scale === 1 ? grads[name] : tf.mul(grads[name], scale);
-        deps.optimizer.applyGradients(clipped, lr);
-        if (scale !== 1) tf.dispose(Object.values(clipped));
+      stats.gnorm += g.gradNorm / minis.length;
+      if (!g.finite) {
+        skipReason = `non-finite ${Number.isFinite(g.loss) ? "gradient" : "loss"}`;
+        tf.dispose([...g.grads.values()]);
+      } else {
+        const clipped = clipByGlobalNorm(g.grads, cfg.gradClip, g.gradNorm).grads;
+        deps.optimizer.update(clipped, lr);
+        tf.dispose([...clipped.values()]);
       }
-      if (grads) tf.dispose(Object.values(grads));
       optimMs += now() - to;
       if (skipReason) break;
     }
@@ -342,7 +319,7 @@ export function createTrainer(cfg: TrainConfig, deps: TrainerDeps): Trainer {
 
   return {
     step,
-    state: () => ({ step: stepsDone, cursor: sampler.cursor(), rng: rng.getState(), badSteps, optimizer: deps.optimizer.getState().scalars }),
+    state: () => ({ step: stepsDone, cursor: sampler.cursor(), rng: rng.getState(), badSteps, optimizer: { step: deps.optimizer.stepCount } }),
     restore: (st) => {
       stepsDone = st.step;
       sampler.setCursor(st.cursor);
@@ -362,7 +339,3 @@ function normalizerOf(mode: LossAggMode, batches: { B: number; trainTokens: numb
   return batches.reduce((a, b) => a + b.B, 0);
 }
 
-/** ‖g‖₂ over all gradients together (the norm that clipping uses). */
-export function globalNorm(grads: tf.NamedTensorMap): number {
-  return Math.sqrt(tf.tidy(() => tf.addN(Object.values(grads).map((g) => tf.sum(tf.square(g)))).dataSync()[0]));
-}

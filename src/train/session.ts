@@ -1,0 +1,118 @@
+/**
+ * @module train/session — a training run over a run directory: fresh or resumed from its last complete checkpoint,
+ * stepping the trainer, appending metrics, writing trajectories and checkpoints, stopping cleanly on an abort signal
+ * (SIGINT: checkpoint, then exit) or after too many NaN/Inf steps. The policy, engine and retriever come in built.
+ */
+import { join } from "node:path";
+import type { ModelConfig } from "../model/config.js";
+import type { Tokenizer } from "../tokenizer/types.js";
+import { saveModel } from "../model/load.js";
+import { encodeSafetensors } from "../model/safetensors.js";
+import { writeFileAtomic, writeJsonAtomic } from "../util/fs.js";
+import type { TrainConfig } from "./config.js";
+import { createTrainer, type StepMetrics, type StepOutput, type TrainerDeps } from "./trainer.js";
+import {
+  appendMetrics,
+  createRunDir,
+  latestCheckpoint,
+  loadCheckpoint,
+  saveCheckpoint,
+  truncateMetrics,
+  writeTrajectories,
+  type CheckpointState,
+} from "./run.js";
+
+export interface SessionOptions {
+  runDir: string;
+  config: TrainConfig;
+  deps: TrainerDeps;
+  modelConfig: ModelConfig;
+  /** Saved with checkpoint weights when it is an HF or llama2.c tokenizer, so a checkpoint is a loadable model. */
+  tokenizer?: Tokenizer;
+  /** Continue from the last complete checkpoint of runDir (else runDir must be new or empty). */
+  resume?: boolean;
+  /** Abort (SIGINT): the current step is dropped or finished, a checkpoint is saved, and the run returns. */
+  signal?: AbortSignal;
+  onStep?(m: StepMetrics, out: StepOutput): void;
+  /** Called once before the first step with the step to start from (0 = fresh) and the total. */
+  onStart?(startStep: number, totalSteps: number): void;
+}
+
+export interface SessionResult {
+  stepsDone: number;
+  totalSteps: number;
+  status: "finished" | "interrupted";
+  lastCheckpoint: string | null;
+}
+
+export async function runSession(o: SessionOptions): Promise<SessionResult> {
+  const { runDir, config: cfg, deps } = o;
+  const trainer = createTrainer(cfg, deps);
+  let metricsBytes = 0;
+  let lastCheckpoint: string | null = null;
+  let lastCheckpointStep = -1;
+
+  if (o.resume) {
+    const ckpt = latestCheckpoint(runDir);
+    if (ckpt) {
+      const { weights, optimizer, state } = loadCheckpoint(ckpt);
+      deps.policy.loadWeights(weights);
+      deps.optimizer.importState(optimizer);
+      await deps.syncWeights(weights);
+      trainer.restore(state);
+      truncateMetrics(runDir, state.metricsBytes);
+      metricsBytes = state.metricsBytes;
+      lastCheckpoint = ckpt.dir;
+      lastCheckpointStep = state.step;
+    } else {
+      truncateMetrics(runDir, 0); // killed before its first checkpoint: start over in the same directory
+    }
+  } else createRunDir(runDir, cfg);
+
+  const checkpoint = () => {
+    const state: CheckpointState = { ...trainer.state(), metricsBytes };
+    lastCheckpoint = saveCheckpoint(
+      runDir,
+      { modelConfig: o.modelConfig, weights: deps.policy.exportWeights(), optimizer: deps.optimizer.exportState(), state },
+      cfg.keepCheckpoints,
+      (dir, weights) => writeModelDir(dir, o.modelConfig, weights, o.tokenizer),
+    );
+    lastCheckpointStep = state.step;
+  };
+
+  o.onStart?.(trainer.stepsDone, trainer.totalSteps);
+  while (trainer.stepsDone < trainer.totalSteps) {
+    if (o.signal?.aborted) break;
+    let out: StepOutput | null;
+    try {
+      out = await trainer.step(o.signal);
+    } catch (e) {
+      const partial = (e as { output?: StepOutput }).output;
+      if (partial) record(partial); // the last bad step is logged before the run stops
+      throw e;
+    }
+    if (out === null) break; // aborted mid-step: the step was dropped, state is as after the previous one
+    record(out);
+    if (trainer.stepsDone % cfg.checkpointEvery === 0 || trainer.stepsDone === trainer.totalSteps) checkpoint();
+  }
+  const interrupted = trainer.stepsDone < trainer.totalSteps;
+  if (interrupted && lastCheckpointStep !== trainer.stepsDone) checkpoint();
+  return { stepsDone: trainer.stepsDone, totalSteps: trainer.totalSteps, status: interrupted ? "interrupted" : "finished", lastCheckpoint };
+
+  function record(out: StepOutput) {
+    metricsBytes = appendMetrics(runDir, out.metrics as unknown as Record<string, unknown>);
+    if (cfg.logTrajectories > 0) writeTrajectories(runDir, out.metrics.step, out.trajectories.slice(0, cfg.logTrajectories));
+    o.onStep?.(out.metrics, out);
+  }
+}
+
+/** Weights + config (+ tokenizer files when the tokenizer can be saved) so a checkpoint loads as a model. */
+function writeModelDir(dir: string, config: ModelConfig, weights: import("../model/weights.js").WeightMap, tokenizer?: Tokenizer): void {
+  const kind = (tokenizer as (Tokenizer & { kind?: string }) | undefined)?.kind;
+  if (tokenizer && (kind === "hf" || kind === "llama2c")) {
+    saveModel(dir, { config, weights, tokenizer });
+    return;
+  }
+  writeFileAtomic(join(dir, "model.safetensors"), encodeSafetensors(weights));
+  writeJsonAtomic(join(dir, "config.json"), config);
+}
