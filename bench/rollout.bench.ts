@@ -1,0 +1,103 @@
+/**
+ * Rollout throughput with the native backend: rollouts/s and policy tokens/s with search on (pause at the stop
+ * string, one batched BM25 call per round over FlashRAG's 1,000 wiki-18 passages, splice, re-prefill, continue)
+ * vs a plain generation of the same per-rollout lengths. Target (issue 6): the pauses cost ≤ 20% of plain throughput.
+ *
+ * The policy is a random tiny Qwen2 (model/testing) sampled at temperature 1: its near-uniform next-token
+ * distribution emits a stop character ("@" or "#") about twice per V tokens, so rollouts pause at random points
+ * (like ReSearch's few searches per response); EOS is switched off so both runs generate equal lengths. Queries are
+ * swapped for real NQ questions so the retriever does real work and splices real passages (`--top-n`, default 1
+ * passage ≈ 300-600 byte-level tokens, about what 5 passages are in Qwen's tokenizer).
+ * Options: `--rollouts=N` (16), `--max-response=N` (768), `--hidden=N` (256), `--layers=N` (4), `--top-n=N` (1).
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { loadQAArray } from "../src/data/qa.js";
+import { tinyQwen2 } from "../src/model/testing.js";
+import { matmulBackend } from "../src/model/infer.js";
+import { buildIndex, openRetriever } from "../src/retrieval/index.js";
+import type { Retriever } from "../src/retrieval/types.js";
+import { createNativeBackend } from "../src/rollout/backends/native.js";
+import { runRollouts } from "../src/rollout/loop.js";
+import { formatResearchResult, type PromptTemplate } from "../src/rollout/prompts.js";
+import { writeJsonAtomic } from "../src/util/fs.js";
+
+const DATA = join(import.meta.dirname, "..", "..", "shared", "data");
+const arg = (name: string, def: number) => {
+  const a = process.argv.find((x) => x.startsWith(`--${name}=`));
+  return a ? Number(a.slice(name.length + 3)) : def;
+};
+
+/** ReSearch's splicing and loop, with "@" or "#" standing in for `</search>` (a random model never writes the tag). */
+const benchTemplate: PromptTemplate = {
+  name: "research",
+  chat: false,
+  stop: ["@", "#"],
+  openTag: "\u0000",
+  messages: (q) => [{ role: "user", content: q }],
+  completion: (q) => `Question: ${q}\nAnswer:`,
+  formatResult: formatResearchResult,
+};
+
+export async function main(): Promise<void> {
+  const nRollouts = arg("rollouts", 16);
+  const maxResponse = arg("max-response", 768);
+  const topN = arg("top-n", 1);
+  const tmp = mkdtempSync(join(tmpdir(), "bench-rollout-"));
+  try {
+    await buildIndex({ corpus: join(DATA, "corpus", "wiki18_sample_1000.jsonl"), out: join(tmp, "index"), quiet: true });
+    const bm25 = await openRetriever({ index: join(tmp, "index") });
+    const questions = (await loadQAArray(join(DATA, "eval", "flashrag_quickstart_nq_test.jsonl"))).map((q) => q.question);
+    let qi = 0;
+    const retriever: Retriever = { search: (qs, k) => bm25.search(qs.map(() => questions[qi++ % questions.length]), k) };
+    const model = tinyQwen2({ hidden: arg("hidden", 256), layers: arg("layers", 4), ffn: arg("hidden", 256) * 3, seed: 3 });
+    model.config.max_position_embeddings = 4096;
+    // no EOS: every rollout runs to its budget, so the plain run can generate exactly the same lengths
+    model.config.eos_token_id = null;
+    model.tokenizer = { ...model.tokenizer, eosId: null, eosText: "" };
+    const backend = createNativeBackend({ model, maxBatch: nRollouts });
+    const examples = Array.from({ length: nRollouts }, (_, i) => ({ id: `q${i}`, question: questions[i % questions.length] }));
+
+    // 1) with search: pause at "@"/"#", batched search, splice, continue
+    let t0 = performance.now();
+    const trajs = await runRollouts({
+      backend, retriever, examples, template: benchTemplate, temperature: 1, seed: 7, maxResponseTokens: maxResponse, maxPromptTokens: 512, topN, batchSize: nRollouts,
+    });
+    const searchMs = performance.now() - t0;
+    const policyTokens = trajs.map((t) => t.lossMask!.reduce((a, m) => a + m, 0));
+    const toolTokens = trajs.map((t, i) => t.lossMask!.length - policyTokens[i]);
+    const searches = trajs.reduce((a, t) => a + t.searches, 0);
+    const retrieverMs = Math.max(...trajs.map((t) => t.timings.searchMs));
+
+    // 2) plain: the same prompts generating the same number of policy tokens in one go (no stop string)
+    t0 = performance.now();
+    const plain = await backend.generate(
+      trajs.map((t, i) => ({ prompt: t.prompt, promptIds: t.promptIds, maxTokens: policyTokens[i], stop: [], temperature: 1, seed: 7 + i })),
+    );
+    const plainMs = performance.now() - t0;
+    const plainTokens = plain.map((r) => r.tokenIds!.length);
+
+    const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+    const tpsSearch = (1000 * sum(policyTokens)) / searchMs;
+    const tpsPlain = (1000 * sum(plainTokens)) / plainMs;
+    const cost = 1 - tpsSearch / tpsPlain;
+    const rows = [
+      { run: "with search", rollouts: nRollouts, searches, policyTokens: sum(policyTokens), toolTokens: sum(toolTokens), ms: searchMs, rolloutsPerS: (1000 * nRollouts) / searchMs, tokensPerS: tpsSearch },
+      { run: "plain", rollouts: nRollouts, searches: 0, policyTokens: sum(plainTokens), toolTokens: 0, ms: plainMs, rolloutsPerS: (1000 * nRollouts) / plainMs, tokensPerS: tpsPlain },
+    ];
+    console.log(`native backend, ${matmulBackend} matmul, tiny Qwen2 D=${model.config.hidden_size} L=${model.config.num_hidden_layers} V=${model.config.vocab_size}, top-n ${topN}`);
+    console.table(rows.map((r) => ({ ...r, ms: r.ms.toFixed(0), rolloutsPerS: r.rolloutsPerS.toFixed(2), tokensPerS: r.tokensPerS.toFixed(1) })));
+    console.log(`searches/rollout ${(searches / nRollouts).toFixed(2)}, retriever time ${retrieverMs.toFixed(0)} ms in total`);
+    console.log(`search pauses cost ${(100 * cost).toFixed(1)}% of plain throughput (target ≤ 20%): ${cost <= 0.2 ? "met" : "NOT met"}`);
+    writeJsonAtomic(join(import.meta.dirname, "results", "rollout.json"), {
+      date: new Date().toISOString(),
+      matmul: matmulBackend,
+      model: { hidden: model.config.hidden_size, layers: model.config.num_hidden_layers, vocab: model.config.vocab_size },
+      topN, maxResponse, rows, searchesPerRollout: searches / nRollouts, pauseCost: cost, target: 0.2, met: cost <= 0.2,
+    });
+    await bm25.close?.();
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
