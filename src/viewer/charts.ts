@@ -1,0 +1,111 @@
+/**
+ * @module viewer/charts — the training curves of ReSearch (arXiv 2503.19470 §3.4: reward, searches per rollout,
+ * response length) plus the optimisation health curves (format rate, KL, entropy, clip fraction, step time), as
+ * Vega-Lite specs rendered to SVG in Node, headless (vega View.toSVG, no canvas, no network). Several runs overlay
+ * as coloured series. The viewer and the static report draw the same SVG.
+ */
+import * as vega from "vega";
+import { compile, type TopLevelSpec } from "vega-lite";
+import type { MetricsRow } from "./train-data.js";
+
+export interface MetricDef {
+  key: string;
+  title: string;
+  /** The value of a metrics row (undefined: not logged at that step). */
+  value(m: MetricsRow): number | undefined;
+  /** Half-width of the band drawn around the curve (reward ± std). */
+  spread?(m: MetricsRow): number | undefined;
+}
+
+const num = (x: unknown) => (typeof x === "number" && Number.isFinite(x) ? x : undefined);
+const field = (k: string) => (m: MetricsRow) => num(m[k]);
+
+/** The curves, in display order (keys are trainer StepMetrics fields). */
+export const METRICS: MetricDef[] = [
+  { key: "reward", title: "Reward (mean ± std)", value: field("reward_mean"), spread: field("reward_std") },
+  { key: "format_rate", title: "Format-valid rate", value: field("format_rate") },
+  { key: "searches", title: "Searches per rollout", value: field("searches_mean") },
+  { key: "response_tokens", title: "Response length (tokens)", value: field("response_tokens_mean") },
+  { key: "kl", title: "KL to reference", value: field("kl") },
+  { key: "entropy", title: "Entropy", value: field("entropy") },
+  { key: "clip_frac", title: "Clip fraction", value: field("clip_frac") },
+  { key: "step_time", title: "Step time (s)", value: (m) => num((m.seconds as Record<string, unknown> | undefined)?.total) },
+];
+
+/** Above this many steps in a run, the curve is drawn without a point per step. */
+export const MAX_POINTS_PER_RUN = 400;
+
+export interface SeriesRow {
+  run: string;
+  step: number;
+  value: number;
+  lo?: number;
+  hi?: number;
+}
+
+/** The rows of one metric over several runs (steps where the metric is missing are left out). */
+export function metricSeries(def: MetricDef, runs: { name: string; rows: MetricsRow[] }[]): SeriesRow[] {
+  const out: SeriesRow[] = [];
+  for (const r of runs) {
+    for (const m of r.rows) {
+      const v = def.value(m);
+      if (v === undefined) continue;
+      const s = def.spread?.(m);
+      out.push({ run: r.name, step: m.step, value: v, ...(s !== undefined ? { lo: v - s, hi: v + s } : {}) });
+    }
+  }
+  return out;
+}
+
+/** The Vega-Lite spec of one chart: band (when the metric has a spread), line, and a point per step. */
+export function chartSpec(def: MetricDef, rows: SeriesRow[], opts: { width?: number; height?: number } = {}): TopLevelSpec {
+  const perRun = new Map<string, number>();
+  for (const r of rows) perRun.set(r.run, (perRun.get(r.run) ?? 0) + 1);
+  const points = Math.max(0, ...perRun.values()) <= MAX_POINTS_PER_RUN;
+  const x = { field: "step", type: "quantitative", title: "step", axis: { tickMinStep: 1 } } as const;
+  const color = { field: "run", type: "nominal", title: "run", legend: perRun.size > 1 ? { orient: "bottom" } : null } as const;
+  const layers: object[] = [];
+  if (def.spread) layers.push({ mark: { type: "area", opacity: 0.2 }, encoding: { x, y: { field: "lo", type: "quantitative" }, y2: { field: "hi" }, color } });
+  layers.push({ mark: { type: "line", strokeWidth: 1.5 }, encoding: { x, y: { field: "value", type: "quantitative", title: def.title, scale: { zero: false } }, color } });
+  if (points) layers.push({ mark: { type: "point", filled: true, size: 18 }, encoding: { x, y: { field: "value", type: "quantitative" }, color } });
+  return {
+    $schema: "https://vega.github.io/schema/vega-lite/v6.json",
+    title: def.title,
+    width: opts.width ?? 340,
+    height: opts.height ?? 170,
+    background: "white",
+    data: { values: rows },
+    layer: layers,
+  } as TopLevelSpec;
+}
+
+/** Render a Vega-Lite spec to an SVG string, headless. */
+export async function renderSvg(spec: TopLevelSpec): Promise<string> {
+  const view = new vega.View(vega.parse(compile(spec).spec), { renderer: "none" });
+  try {
+    return await view.toSVG();
+  } finally {
+    view.finalize();
+  }
+}
+
+export interface RenderedChart {
+  key: string;
+  title: string;
+  svg: string;
+  /** Points drawn per run (steps where the metric was logged). */
+  points: Record<string, number>;
+}
+
+/** Every metric of METRICS as an SVG chart over the given runs; metrics no run logged are skipped. */
+export async function renderCharts(runs: { name: string; rows: MetricsRow[] }[], opts: { width?: number; height?: number } = {}): Promise<RenderedChart[]> {
+  const out: RenderedChart[] = [];
+  for (const def of METRICS) {
+    const rows = metricSeries(def, runs);
+    if (!rows.length) continue;
+    const points: Record<string, number> = {};
+    for (const r of rows) points[r.run] = (points[r.run] ?? 0) + 1;
+    out.push({ key: def.key, title: def.title, svg: await renderSvg(chartSpec(def, rows, opts)), points });
+  }
+  return out;
+}
