@@ -73,3 +73,28 @@ describe("native backend (stories260K)", () => {
     expect(t.prompt + t.segments[0].text).toBe("Once upon a time, there was a little girl named Lily.");
   });
 });
+
+describe("native backend: concurrent callers", () => {
+  test("requests from concurrent callers share engine batches and get the same greedy results", async () => {
+    const backend = createNativeBackend({ model, maxBatch: 8 });
+    const batches: number[] = [];
+    const engine = backend.engine;
+    const generate = engine.generate.bind(engine);
+    engine.generate = async (reqs) => {
+      batches.push(reqs.length);
+      return generate(reqs);
+    };
+    const req = (p: string) => ({ prompt: p, maxTokens: 12, stop: ["."], temperature: 0 });
+    const prompts = ["Once upon a time", "Lily", "The dog", "Tom had a ball"];
+    const together = await Promise.all(prompts.map((p) => backend.generate([req(p)])));
+    expect(batches).toEqual([4]);
+    const alone = [];
+    for (const p of prompts) alone.push(await backend.generate([req(p)]));
+    expect(together.map((r) => r[0].text)).toEqual(alone.map((r) => r[0].text));
+    // a request the engine rejects fails alone
+    const bad = { ...req("x"), maxTokens: -1 };
+    const [ok, err] = await Promise.allSettled([backend.generate([req("Lily")]), backend.generate([bad])]);
+    expect(ok.status).toBe("fulfilled");
+    expect(err.status).toBe("rejected");
+  });
+});
