@@ -1,0 +1,175 @@
+/**
+ * @module world/demo-report — the demo's report: `report.json` (train curve, per-method evaluation with a per-hop
+ * breakdown, world, base model, config) and `report.md` (tables, the curves as SVG pictures drawn with Vega-Lite,
+ * and three example trajectories: a success, a failure and a multi-search one).
+ */
+import { join } from "node:path";
+import { writeFileAtomic, writeJsonAtomic } from "../util/fs.js";
+import type { EvalRecord } from "../eval/summary.js";
+import type { WorldQuestion } from "./questions.js";
+
+export const DEMO_METHODS = ["base-research", "research", "naive-gen", "naive-rag", "iter-retgen", "ircot", "oracle"] as const;
+export type DemoMethod = (typeof DEMO_METHODS)[number];
+
+export interface TrainPoint {
+  step: number;
+  reward_mean: number;
+  answer_f1_mean: number;
+  format_rate: number;
+  searches_mean: number;
+  response_tokens_mean: number;
+  seconds: number;
+}
+
+export interface MethodReport {
+  n: number;
+  em: number;
+  f1: number;
+  acc: number;
+  searches_mean: number;
+  by_hops: Record<string, { n: number; em: number; searches_mean: number }>;
+}
+
+export interface DemoReport {
+  train: { steps: TrainPoint[] };
+  eval: Partial<Record<DemoMethod, MethodReport>>;
+  world: Record<string, unknown>;
+  base_model: Record<string, unknown>;
+  config: Record<string, unknown>;
+  checks?: Record<string, { value: number | null; target: string; pass: boolean | null }>;
+}
+
+const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0);
+
+/** Searches a record made: ReSearch rollouts count `<search>` calls, baselines count retriever calls. */
+export function searchesOf(r: EvalRecord): number {
+  return r.trajectory ? r.trajectory.searches : (r.retrievals?.length ?? 0);
+}
+
+/** EM/F1/acc, searches and the per-hop breakdown of a method's records over the test questions. */
+export function methodReport(records: EvalRecord[], questions: Map<string, WorldQuestion>): MethodReport {
+  const by_hops: MethodReport["by_hops"] = {};
+  const groups = new Map<string, EvalRecord[]>();
+  for (const r of records) {
+    const h = String(questions.get(r.id)?.metadata.hops ?? "?");
+    groups.set(h, [...(groups.get(h) ?? []), r]);
+  }
+  for (const [h, rs] of [...groups].sort()) by_hops[h] = { n: rs.length, em: mean(rs.map((r) => r.scores.em)), searches_mean: mean(rs.map(searchesOf)) };
+  return {
+    n: records.length,
+    em: mean(records.map((r) => r.scores.em)),
+    f1: mean(records.map((r) => r.scores.f1)),
+    acc: mean(records.map((r) => r.scores.acc)),
+    searches_mean: mean(records.map(searchesOf)),
+    by_hops,
+  };
+}
+
+/** The issue's targets, evaluated on a report (null where a number is missing). */
+export function demoChecks(rep: DemoReport): NonNullable<DemoReport["checks"]> {
+  const s = rep.train.steps;
+  const first = mean(s.slice(0, 10).map((x) => x.answer_f1_mean));
+  const last = mean(s.slice(-10).map((x) => x.answer_f1_mean));
+  const e = rep.eval;
+  const baselines = (["naive-gen", "naive-rag", "iter-retgen", "ircot"] as const).map((m) => e[m]?.em ?? 0);
+  const multi = (m?: MethodReport) => {
+    if (!m) return null;
+    const hs = Object.entries(m.by_hops).filter(([h]) => Number(h) >= 2);
+    const n = hs.reduce((a, [, b]) => a + b.n, 0);
+    return n ? { em: hs.reduce((a, [, b]) => a + b.em * b.n, 0) / n, searches: hs.reduce((a, [, b]) => a + b.searches_mean * b.n, 0) / n } : null;
+  };
+  const r = e.research;
+  const check = (value: number | null | undefined, target: string, ok: (v: number) => boolean) => ({ value: value ?? null, target, pass: value === null || value === undefined ? null : ok(value) });
+  return {
+    f1_rise: check(s.length ? last - first : null, "≥ 0.25 (mean answer F1, last 10 steps − first 10)", (v) => v >= 0.25),
+    searches_vs_base: check(r && e["base-research"] ? r.searches_mean - e["base-research"].searches_mean : null, "> 0 (searches per rollout, trained − base)", (v) => v > 0),
+    em_1hop: check(r?.by_hops["1"]?.em, "≥ 0.5", (v) => v >= 0.5),
+    em_2hop: check(r?.by_hops["2"]?.em, "≥ 0.25", (v) => v >= 0.25),
+    em_vs_best_baseline: check(r ? r.em / Math.max(1e-9, Math.max(...baselines)) : null, "≥ 2 (× best baseline EM)", (v) => v >= 2),
+    em_vs_base: check(r && e["base-research"] ? r.em - e["base-research"].em : null, "≥ 0.20 (EM points over base-research)", (v) => v >= 0.2),
+    multihop_searches: check(multi(r)?.searches, "≥ 2 searches on ≥ 2-hop questions", (v) => v >= 2),
+    multihop_vs_naive_rag: check(multi(r) && multi(e["naive-rag"]) ? multi(r)!.em - multi(e["naive-rag"])!.em : null, "> 0 (EM on ≥ 2-hop, research − naive-rag)", (v) => v > 0),
+  };
+}
+
+/** A line chart of one or more train metrics as SVG (Vega-Lite compiled and rendered headless). */
+export async function lineChartSvg(points: TrainPoint[], fields: (keyof TrainPoint)[], title: string): Promise<string> {
+  const vl = await import("vega-lite");
+  const vega = await import("vega");
+  const values = points.flatMap((p) => fields.map((f) => ({ step: p.step, metric: f, value: p[f] })));
+  const spec = vl.compile({
+    $schema: "https://vega.github.io/schema/vega-lite/v5.json",
+    title, width: 480, height: 200, data: { values },
+    mark: { type: "line", point: points.length < 40 },
+    encoding: { x: { field: "step", type: "quantitative" }, y: { field: "value", type: "quantitative" }, color: { field: "metric", type: "nominal" } },
+  } as never).spec;
+  const view = new vega.View(vega.parse(spec), { renderer: "none" });
+  const svg = await view.toSVG();
+  view.finalize();
+  return svg;
+}
+
+const pct = (x: number | undefined) => (x === undefined ? "—" : (x * 100).toFixed(1));
+
+function trajectoryBlock(title: string, r: EvalRecord | undefined): string {
+  if (!r) return `### ${title}\n\n(none in this run)\n`;
+  const text = (r.trajectory?.response ?? r.raw ?? r.pred).replace(/```/g, "'''");
+  return `### ${title}\n\nQuestion: ${r.question}  \nGold: ${r.goldenAnswers.join(" / ")} · predicted: \`${r.pred}\` · EM ${r.scores.em} · searches ${searchesOf(r)}\n\n\`\`\`text\n${text}\n\`\`\`\n`;
+}
+
+export async function writeDemoReport(dir: string, rep: DemoReport, trained: EvalRecord[]): Promise<void> {
+  rep.checks = demoChecks(rep);
+  writeJsonAtomic(join(dir, "report.json"), rep);
+  const charts: string[] = [];
+  if (rep.train.steps.length) {
+    for (const [file, fields, title] of [
+      ["curve-reward.svg", ["reward_mean", "answer_f1_mean", "format_rate"], "GRPO: reward, answer F1, format rate"],
+      ["curve-searches.svg", ["searches_mean"], "GRPO: searches per rollout"],
+      ["curve-length.svg", ["response_tokens_mean"], "GRPO: response tokens"],
+    ] as const) {
+      writeFileAtomic(join(dir, file), await lineChartSvg(rep.train.steps, [...fields], title));
+      charts.push(`![${title}](${file})`);
+    }
+  }
+  const methods = DEMO_METHODS.filter((m) => rep.eval[m]);
+  const hops = [...new Set(methods.flatMap((m) => Object.keys(rep.eval[m]!.by_hops)))].sort();
+  const table = [
+    `| method | n | EM | F1 | acc | searches | ${hops.map((h) => `EM ${h}-hop`).join(" | ")} |`,
+    `|---|---|---|---|---|---|${hops.map(() => "---").join("|")}|`,
+    ...methods.map((m) => {
+      const e = rep.eval[m]!;
+      return `| ${m} | ${e.n} | ${pct(e.em)} | ${pct(e.f1)} | ${pct(e.acc)} | ${e.searches_mean.toFixed(2)} | ${hops.map((h) => pct(e.by_hops[h]?.em)).join(" | ")} |`;
+    }),
+  ].join("\n");
+  const checks = Object.entries(rep.checks)
+    .map(([k, c]) => `| ${k} | ${c.value === null ? "—" : c.value.toFixed(3)} | ${c.target} | ${c.pass === null ? "—" : c.pass ? "yes" : "no"} |`)
+    .join("\n");
+  const gates = rep.base_model.gates as { query_has_entity?: number; answer_in_result?: number } | undefined;
+  const md = [
+    `# ReSearch on a synthetic multi-hop world`,
+    ``,
+    `World seed ${String(rep.world.seed)}: ${String(rep.world.passages)} passages; test questions never share an entity with the training or pre-training questions.`,
+    `Base model: ${String(rep.base_model.dir)} (${String(rep.base_model.params)} parameters). Gates before RL: queries contain the entity in ${pct(gates?.query_has_entity)}% of episodes (≥ 25%), answers are a span of a result in ${pct(gates?.answer_in_result)}% (≥ 50%).`,
+    ``,
+    `## Evaluation on held-out test questions (%, searches per question)`,
+    ``,
+    table,
+    ``,
+    `## Targets`,
+    ``,
+    `| check | value | target | met |`,
+    `|---|---|---|---|`,
+    checks,
+    ``,
+    `## Training curves`,
+    ``,
+    ...(charts.length ? charts : ["(no training steps in this run)"]),
+    ``,
+    `## Example trajectories of the trained policy`,
+    ``,
+    trajectoryBlock("A success", trained.find((r) => r.scores.em === 1)),
+    trajectoryBlock("A failure", trained.find((r) => r.scores.em === 0)),
+    trajectoryBlock("Several searches", trained.find((r) => searchesOf(r) >= 2)),
+  ].join("\n");
+  writeFileAtomic(join(dir, "report.md"), md + "\n");
+}

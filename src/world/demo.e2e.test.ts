@@ -1,0 +1,34 @@
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, test } from "vitest";
+import { buildWorld, writeWorld } from "./build.js";
+import { WorldConfigSchema } from "./config.js";
+import { DemoConfigSchema, runDemo } from "./demo.js";
+import { DEMO_METHODS } from "./demo-report.js";
+import { PretrainConfigSchema, pretrainBaseModel } from "./pretrain.js";
+
+describe("research demo (end to end, tiny)", () => {
+  test("world → index → tiny base model → 1 GRPO step → 6 methods + oracle → report; a rerun resumes", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "demo-e2e-"));
+    const worldDir = join(dir, "pt-world");
+    writeWorld(buildWorld(WorldConfigSchema.parse({ seed: 1 })), worldDir);
+    const model = join(dir, "base");
+    await pretrainBaseModel(worldDir, model, PretrainConfigSchema.parse({ steps: 2, batchSize: 2, seqLen: 64, model: { hidden_size: 32, num_hidden_layers: 1, num_attention_heads: 2, intermediate_size: 64, max_position_embeddings: 1024 } }), { quiet: true, log: () => {} });
+    const trainCfg = join(dir, "train.yaml");
+    writeFileSync(trainCfg, "topN: 1\ngroupSize: 2\npromptsPerStep: 2\nmaxResponseTokens: 24\nmaxSearches: 1\nklCoef: 0\nentropyCoef: 0\ncheckpointEvery: 1\nseed: 1\n");
+    const cfg = DemoConfigSchema.parse({ quick: true, baseModel: model, trainConfig: trainCfg, quickTrainSteps: 1, quickTestQuestions: 3, gatesEpisodes: 3, maxResponseTokens: 24, baselineMaxTokens: 4, concurrency: 3 });
+    const out = join(dir, "demo");
+    const { report } = await runDemo(out, cfg);
+    expect(Object.keys(report.eval).sort()).toEqual([...DEMO_METHODS].sort());
+    expect(report.eval.oracle!.em).toBe(1);
+    expect(report.train.steps).toHaveLength(1);
+    for (const m of DEMO_METHODS) expect(report.eval[m]!.n, m).toBe(3);
+    for (const f of ["report.json", "report.md", "curve-reward.svg", "train/metrics.jsonl", "eval/research/predictions.jsonl", "eval/ircot/summary.json"]) expect(existsSync(join(out, f)), f).toBe(true);
+    expect(readFileSync(join(out, "curve-reward.svg"), "utf8")).toMatch(/^<svg/);
+    expect(readFileSync(join(out, "report.md"), "utf8")).toContain("| research | 3 |");
+    // a rerun reuses everything: same evaluation numbers
+    const again = await runDemo(out, cfg);
+    expect(again.report.eval).toEqual(report.eval);
+  });
+});

@@ -1,0 +1,217 @@
+/**
+ * @module world/demo — `research demo`: world → BM25 index → base model (gates) → GRPO with the ReSearch loop →
+ * evaluation of the base and trained policies, the four FlashRAG baselines and the oracle on held-out test questions
+ * → DIR/report.json + report.md. Every stage reuses what a previous (killed) run left: the world and the index when
+ * current, the training run directory (resumed from its last checkpoint), and each evaluation run directory.
+ *
+ *   DIR/world/  DIR/index/  DIR/base-gates.json  DIR/train/ (GRPO run dir)  DIR/eval/<method>/ (eval run dirs)
+ */
+import { existsSync, readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { z } from "zod";
+import type { Retriever } from "../retrieval/types.js";
+import { UserError } from "../util/errors.js";
+import { writeJsonAtomic } from "../util/fs.js";
+import { buildWorld, worldIsCurrent, worldManifest, writeWorld } from "./build.js";
+import { WorldConfigSchema } from "./config.js";
+import { methodReport, writeDemoReport, type DemoReport, type TrainPoint } from "./demo-report.js";
+import { formatGates, runGates, type GateReport } from "./gates.js";
+import { runOracle } from "./oracle.js";
+import type { WorldQuestion } from "./questions.js";
+import { readConfigFile } from "./cli-support.js";
+import { worldVocab } from "./vocab.js";
+import { saveWordLevelTokenizer } from "./tokenizer.js";
+
+export const DemoConfigSchema = z.object({
+  quick: z.boolean().default(false).describe("≤ 8 minutes: fewer GRPO steps and test questions, same world and base model"),
+  worldSeed: z.number().int().default(1).describe("world seed: must be the world the base model was pre-trained on"),
+  baseModel: z.string().default("models/world-base").describe("the shipped base model (HF directory)"),
+  trainConfig: z.string().default("examples/train-quick.yaml").describe("GRPO config (TrainConfig); model/data/index are set by the demo"),
+  trainSteps: z.number().int().min(0).default(80).describe("GRPO steps of the full demo (quick: quickTrainSteps)"),
+  quickTrainSteps: z.number().int().min(0).default(8).describe("GRPO steps with --quick"),
+  testQuestions: z.number().int().min(1).default(300).describe("held-out test questions evaluated (full)"),
+  quickTestQuestions: z.number().int().min(1).default(30).describe("test questions with --quick"),
+  gatesEpisodes: z.number().int().min(0).default(64).describe("episodes sampled for the base-model gates (quick: a third)"),
+  researchTopN: z.number().int().min(1).default(1).describe("passages per ReSearch search (oracle EM is 1.0 at top-1)"),
+  baselineTopK: z.number().int().min(1).default(3).describe("passages per baseline retrieval"),
+  baselineMaxTokens: z.number().int().min(1).default(16).describe("new tokens per baseline generation (FlashRAG: 32; world answers are ≤ 4 words)"),
+  maxSearches: z.number().int().min(1).default(3).describe("cap on searches per ReSearch rollout"),
+  maxResponseTokens: z.number().int().min(8).default(160).describe("ReSearch response budget at evaluation"),
+  concurrency: z.number().int().min(1).default(8).describe("questions evaluated at once (the engine batches them)"),
+});
+export type DemoConfig = z.infer<typeof DemoConfigSchema>;
+
+const log = (s: string) => process.stderr.write(s + "\n");
+
+/** The base model's word-level vocabulary must be the world's (it was pre-trained on it). */
+function checkVocab(modelDir: string, world: ReturnType<typeof buildWorld>): void {
+  const path = join(modelDir, "tokenizer.json");
+  if (!existsSync(path)) throw new UserError(`${modelDir}: tokenizer.json not found`);
+  const have = (JSON.parse(readFileSync(path, "utf8")) as { model?: { vocab?: Record<string, number> } }).model?.vocab ?? {};
+  const want = worldVocab(world).vocab;
+  const same = Object.keys(want).length === Object.keys(have).length && Object.entries(want).every(([k, v]) => have[k] === v);
+  if (!same) throw new UserError(`${modelDir} was pre-trained on a different world than seed ${world.config.seed} (vocabularies differ); rebuild it: research world pretrain`);
+}
+
+export interface DemoResult {
+  report: DemoReport;
+  dir: string;
+}
+
+export async function runDemo(outDir: string, cfg: DemoConfig): Promise<DemoResult> {
+  const dir = resolve(outDir);
+  const quick = cfg.quick;
+  // 1) world
+  const worldCfg = WorldConfigSchema.parse({ seed: cfg.worldSeed });
+  const worldDir = join(dir, "world");
+  const world = buildWorld(worldCfg);
+  if (!worldIsCurrent(worldDir, worldCfg)) {
+    log(`[1/6] world: building seed ${cfg.worldSeed} → ${worldDir}`);
+    writeWorld(world, worldDir);
+    saveWordLevelTokenizer(worldDir, worldVocab(world), 2048);
+  } else log(`[1/6] world: reusing ${worldDir}`);
+  const manifest = worldManifest(world);
+
+  // 2) index (the retrieval module's BM25 index on disk)
+  const { buildIndex, openRetriever } = await import("../retrieval/index.js");
+  const indexDir = join(dir, "index");
+  if (!existsSync(join(indexDir, "index.json"))) {
+    log(`[2/6] index: BM25 over ${world.corpus.length} passages → ${indexDir}`);
+    await buildIndex({ corpus: join(worldDir, "corpus.jsonl"), out: indexDir, kind: "bm25", overwrite: true, quiet: true });
+  } else log(`[2/6] index: reusing ${indexDir}`);
+  const retriever: Retriever = await openRetriever({ index: indexDir });
+
+  try {
+    // 3) base model + gates
+    let baseDir = resolve(cfg.baseModel);
+    if (!existsSync(join(baseDir, "config.json"))) {
+      baseDir = join(dir, "base-model");
+      log(`[3/6] base model: ${cfg.baseModel} not found; pre-training one into ${baseDir} (long; resumable)`);
+      const { PretrainConfigSchema, pretrainBaseModel } = await import("./pretrain.js");
+      const ptFile = "examples/pretrain-base.yaml";
+      await pretrainBaseModel(worldDir, baseDir, PretrainConfigSchema.parse(existsSync(ptFile) ? readConfigFile(ptFile) : {}));
+    } else log(`[3/6] base model: ${baseDir}`);
+    checkVocab(baseDir, world);
+    const gatesPath = join(dir, "base-gates.json");
+    const nGates = quick ? Math.ceil(cfg.gatesEpisodes / 3) : cfg.gatesEpisodes;
+    let gates: GateReport | undefined = existsSync(gatesPath) ? (JSON.parse(readFileSync(gatesPath, "utf8")) as GateReport) : undefined;
+    if (nGates > 0 && gates?.episodes !== nGates) {
+      gates = await runGates({ modelDir: baseDir, worldDir, n: nGates, topN: cfg.researchTopN, maxSearches: cfg.maxSearches, seed: 1, retriever, maxResponseTokens: cfg.maxResponseTokens });
+      writeJsonAtomic(gatesPath, gates);
+    }
+    if (gates) log(formatGates(gates));
+    const pretrainInfo = existsSync(join(baseDir, "pretrain.json")) ? (JSON.parse(readFileSync(join(baseDir, "pretrain.json"), "utf8")) as Record<string, unknown>) : {};
+
+    // 4) GRPO
+    const { steps, trainConfig, trainedWeights, loaded } = await trainStage(dir, baseDir, worldDir, world.questions.train, retriever, cfg);
+
+    // 5) evaluation
+    const testQs = world.questions.test.slice(0, quick ? cfg.quickTestQuestions : cfg.testQuestions);
+    const byId = new Map(testQs.map((q) => [q.id, q]));
+    const evalOut = await evalStage(dir, testQs, retriever, loaded, trainedWeights, cfg);
+    const evalReport: DemoReport["eval"] = {};
+    for (const [m, records] of Object.entries(evalOut)) evalReport[m as keyof DemoReport["eval"]] = methodReport(records, byId);
+    // the oracle: the gold chain through the same retriever
+    const oracle = await runOracle(testQs, retriever, { topN: cfg.researchTopN });
+    writeJsonAtomic(join(dir, "eval", "oracle", "summary.json"), oracle);
+    evalReport.oracle = {
+      n: oracle.n, em: oracle.em, f1: oracle.f1, acc: oracle.acc, searches_mean: oracle.searches_mean,
+      by_hops: Object.fromEntries(Object.entries(oracle.by_hops).map(([h, b]) => [h, { ...b, searches_mean: Number(h) }])),
+    };
+
+    // 6) report
+    const report: DemoReport = {
+      train: { steps },
+      eval: evalReport,
+      world: { seed: manifest.seed, passages: manifest.passages, entities: manifest.entities, questions: manifest.questions, sharedNameRate: manifest.sharedNameRate, distinctYears: manifest.distinctYears },
+      base_model: { dir: baseDir, params: [...loaded.weights.values()].reduce((a, t) => a + t.data.length, 0) - (loaded.config.tie_word_embeddings && loaded.weights.has("lm_head.weight") ? loaded.weights.get("lm_head.weight")!.data.length : 0), pretrain: pretrainInfo, gates: gates ?? null },
+      config: { demo: cfg, train: trainConfig },
+    };
+    log(`[6/6] report → ${join(dir, "report.md")}`);
+    await writeDemoReport(dir, report, evalOut.research ?? []);
+    return { report, dir };
+  } finally {
+    await retriever.close?.();
+  }
+}
+
+async function trainStage(dir: string, baseDir: string, worldDir: string, trainQs: WorldQuestion[], retriever: Retriever, cfg: DemoConfig) {
+  const { resolveTrainConfig } = await import("../train/config.js");
+  const { runSession } = await import("../train/session.js");
+  const { readMetrics, latestCheckpoint } = await import("../train/run.js");
+  const { loadModel } = await import("../model/load.js");
+  const { createEngine } = await import("../model/generate.js");
+  const { createNativeBackend } = await import("../rollout/backends/native.js");
+  const { createTrainableModel } = await import("../model/trainable.js");
+  const { createAdamW } = await import("../model/optim.js");
+  const { initTensorBackend } = await import("../tensor/backend.js");
+  await initTensorBackend();
+  const raw = existsSync(cfg.trainConfig) ? readConfigFile(cfg.trainConfig) : {};
+  const steps = cfg.quick ? cfg.quickTrainSteps : cfg.trainSteps;
+  const trainConfig = resolveTrainConfig({ ...raw, model: baseDir, data: join(worldDir, "train.jsonl"), index: join(dir, "index"), maxSteps: Math.max(1, steps) }, cfg.trainConfig);
+  const loaded = await loadModel(baseDir);
+  const runDir = join(dir, "train");
+  if (steps === 0) return { steps: [] as TrainPoint[], trainConfig, trainedWeights: loaded.weights, loaded };
+  const policy = createTrainableModel(loaded.config, loaded.weights);
+  const optimizer = createAdamW(policy.params, { lr: trainConfig.lr, weightDecay: trainConfig.weightDecay, beta1: trainConfig.beta1, beta2: trainConfig.beta2, eps: trainConfig.adamEps });
+  const engine = createEngine(loaded, { maxBatch: trainConfig.promptsPerStep * trainConfig.groupSize });
+  const backend = createNativeBackend({ engine, name: "native:world-policy" });
+  const { createProgress } = await import("../util/progress.js");
+  const bar = createProgress("[4/6] GRPO", trainConfig.maxSteps ?? 1, { fields: "reward={reward} f1={f1} searches={searches}" });
+  const resume = latestCheckpoint(runDir) !== null || existsSync(join(runDir, "metrics.jsonl"));
+  await runSession({
+    runDir, config: trainConfig, modelConfig: loaded.config, tokenizer: loaded.tokenizer, resume,
+    deps: {
+      policy, optimizer, backend, retriever, eosId: loaded.tokenizer.eosId, template: "research",
+      syncWeights: (w) => engine.setWeights(w),
+      examples: trainQs.map((q) => ({ id: q.id, question: q.question, goldenAnswers: q.golden_answers, hops: q.metadata.hops })),
+    },
+    onStart: (s) => bar.update(s),
+    onStep: (m) => bar.update(m.step, { reward: m.reward_mean.toFixed(3), f1: m.answer_f1_mean.toFixed(3), searches: m.searches_mean.toFixed(2) }),
+  });
+  bar.stop();
+  const trainedWeights = policy.exportWeights();
+  policy.dispose();
+  optimizer.dispose();
+  const points = readMetrics(runDir).map((m) => {
+    const r = m as Record<string, number> & { seconds?: { total?: number } };
+    return { step: r.step, reward_mean: r.reward_mean, answer_f1_mean: r.answer_f1_mean, format_rate: r.format_rate, searches_mean: r.searches_mean, response_tokens_mean: r.response_tokens_mean, seconds: r.seconds?.total ?? 0 } satisfies TrainPoint;
+  });
+  return { steps: points, trainConfig, trainedWeights, loaded };
+}
+
+async function evalStage(
+  dir: string, testQs: WorldQuestion[], retriever: Retriever,
+  loaded: import("../model/generate.js").LoadedModel, trainedWeights: import("../model/weights.js").WeightMap, cfg: DemoConfig,
+) {
+  const { runEval, readRecords } = await import("../eval/run.js");
+  const { getMethod } = await import("../eval/methods/index.js");
+  const { createRolloutRunner } = await import("../eval/methods/research.js");
+  const { createEngine } = await import("../model/generate.js");
+  const { createNativeBackend } = await import("../rollout/backends/native.js");
+  const items = testQs.map((q) => ({ id: q.id, question: q.question, goldenAnswers: q.golden_answers }));
+  const baseBackend = createNativeBackend({ engine: createEngine(loaded, { maxBatch: cfg.concurrency }), name: "native:world-base" });
+  const trainedBackend = createNativeBackend({ engine: createEngine({ ...loaded, weights: trainedWeights }, { maxBatch: cfg.concurrency }), name: "native:world-trained" });
+  const plan = [
+    ["base-research", "research", baseBackend],
+    ["research", "research", trainedBackend],
+    ["naive-gen", "naive-gen", baseBackend],
+    ["naive-rag", "naive-rag", baseBackend],
+    ["iter-retgen", "iter-retgen", baseBackend],
+    ["ircot", "ircot", baseBackend],
+  ] as const;
+  const out: Record<string, import("../eval/summary.js").EvalRecord[]> = {};
+  for (const [i, [label, methodName, backend]] of plan.entries()) {
+    const outDir = join(dir, "eval", label);
+    log(`[5/6] eval ${i + 1}/${plan.length}: ${label} on ${items.length} test questions → ${outDir}`);
+    const rollout = createRolloutRunner({ backend, retriever, topN: cfg.researchTopN, maxSearches: cfg.maxSearches, maxResponseTokens: cfg.maxResponseTokens, temperature: 0, template: "research", seed: 1 });
+    await runEval({
+      method: getMethod(methodName), items, dataset: "world-test", label, outDir, concurrency: cfg.concurrency,
+      ctx: { backend, retriever, topK: cfg.baselineTopK, gen: { maxTokens: cfg.baselineMaxTokens, temperature: 0, seed: 1 }, rollout },
+      settings: { demo: label, topK: cfg.baselineTopK, topN: cfg.researchTopN },
+    });
+    const recs = await readRecords(outDir);
+    out[label] = items.map((it) => recs.get(it.id)).filter((r): r is NonNullable<typeof r> => r !== undefined);
+  }
+  return out;
+}
