@@ -14,7 +14,7 @@ export const BackendConfigSchema = z.object({
   model: z.string().optional().describe("model directory (HF / llama2.c; native backend) or FILE.gguf (llama.cpp)"),
   baseUrls: z.array(z.string().url()).default([]).describe("OpenAI-compatible base URLs ending in /v1, used in rotation"),
   modelName: z.string().optional().describe("model name the server serves (with base URLs)"),
-  chat: z.boolean().default(false).describe("use /v1/chat/completions with the instruct template's messages"),
+  chat: z.boolean().default(false).describe("remote: /v1/chat/completions with the instruct template's messages (any backend: instruct template by default)"),
   eosToken: z.string().optional().describe("EOS text kept at the end of EOS-ended rollouts (remote: <|endoftext|>, chat <|im_end|>)"),
   concurrency: z.coerce.number().int().positive().default(32).describe("remote requests in flight"),
   retries: z.coerce.number().int().min(0).default(4).describe("remote retries (backoff doubles from 0.5 s)"),
@@ -52,7 +52,6 @@ export async function createBackend(input: BackendConfig): Promise<PolicyBackend
   }
   if (!cfg.model) throw new UserError("no policy: give --model DIR|FILE.gguf or --base-url URL --model-name NAME");
   if (!existsSync(cfg.model)) throw new UserError(`model not found: ${cfg.model}`);
-  if (cfg.chat) throw new UserError("--chat is for --base-url servers; with --model use --template research-instruct");
   if (statSync(cfg.model).isFile() && cfg.model.endsWith(".gguf")) {
     const { createLlamaCppBackend } = await import("./llamacpp.js");
     return createLlamaCppBackend({ modelPath: cfg.model, gpu: cfg.cpu ? false : "auto", sequences: cfg.maxBatch, contextSize: cfg.contextSize, threads: cfg.threads });
@@ -64,6 +63,7 @@ export async function createBackend(input: BackendConfig): Promise<PolicyBackend
 export const RetrieverConfigSchema = z.object({
   index: z.string().optional().describe("index directory (research index) searched in process"),
   retrieverUrl: z.string().url().optional().describe("retrieval server base URL (research serve retriever)"),
+  retrieverApi: z.enum(["research", "search-r1"]).default("research").describe("wire API of --retriever-url: research (FlashRAG /batch_search) or search-r1 (/retrieve)"),
   topN: z.coerce.number().int().positive().default(5).describe("passages per query (ReSearch: 5)"),
 });
 export type RetrieverConfig = z.input<typeof RetrieverConfigSchema>;
@@ -97,7 +97,7 @@ export function addBackendOptions(cmd: Command): Command {
     .option("--model <path>", "policy: model directory (native) or FILE.gguf (llama.cpp)")
     .option("--base-url <url>", "policy: OpenAI-compatible base URL ending in /v1 (repeat or comma-separate for rotation)", collect)
     .option("--model-name <name>", "model name served at --base-url")
-    .option("--chat", "use /v1/chat/completions (instruct template)")
+    .option("--chat", "instruct model: research-instruct template; remote: /v1/chat/completions")
     .option("--eos-token <text>", "EOS text kept when a remote model ends (default <|endoftext|>, chat <|im_end|>)")
     .option("--concurrency <n>", "remote requests in flight", "32")
     .option("--retries <n>", "remote retries with backoff", "4")
@@ -113,7 +113,8 @@ export function addBackendOptions(cmd: Command): Command {
 export function addRetrieverOptions(cmd: Command): Command {
   return cmd
     .option("--index <dir>", "retriever: index directory searched in process")
-    .option("--retriever-url <url>", "retriever: a running `research serve retriever`")
+    .option("--retriever-url <url>", "retriever: a running `research serve retriever` (or FlashRAG / Search-R1 server)")
+    .option("--retriever-api <api>", "wire API of --retriever-url: research | search-r1", "research")
     .option("--top-n <n>", "passages per query", "5");
 }
 
@@ -151,7 +152,12 @@ export function backendConfigFromFlags(f: Flags): BackendConfig {
 }
 
 export function retrieverConfigFromFlags(f: Flags): RetrieverConfig {
-  return { index: f.index as string | undefined, retrieverUrl: f.retrieverUrl as string | undefined, topN: f.topN as number | undefined };
+  return {
+    index: f.index as string | undefined,
+    retrieverUrl: f.retrieverUrl as string | undefined,
+    retrieverApi: f.retrieverApi as "research" | "search-r1" | undefined,
+    topN: f.topN as number | undefined,
+  };
 }
 
 export function rolloutConfigFromFlags(f: Flags): z.output<typeof RolloutConfigSchema> {
@@ -172,5 +178,5 @@ export async function openRetrieverFromConfig(input: RetrieverConfig): Promise<R
   const cfg = parseConfig(RetrieverConfigSchema, input);
   if (Boolean(cfg.index) === Boolean(cfg.retrieverUrl)) throw new UserError("give exactly one retriever: --index DIR or --retriever-url URL");
   const { openRetriever } = await import("../../retrieval/index.js");
-  return openRetriever(cfg.index ? { index: cfg.index } : { url: cfg.retrieverUrl });
+  return openRetriever(cfg.index ? { index: cfg.index } : { url: cfg.retrieverUrl, api: cfg.retrieverApi });
 }
