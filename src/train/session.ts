@@ -116,3 +116,18 @@ function writeModelDir(dir: string, config: ModelConfig, weights: import("../mod
   writeFileAtomic(join(dir, "model.safetensors"), encodeSafetensors(weights));
   writeJsonAtomic(join(dir, "config.json"), config);
 }
+
+/**
+ * First SIGINT: abort (the session saves a checkpoint and returns). A second SIGINT exits at once.
+ * Returns the signal and a function that removes the handler.
+ */
+export function abortOnSigint(onFirst?: () => void): { signal: AbortSignal; dispose(): void } {
+  const controller = new AbortController();
+  const handler = () => {
+    if (controller.signal.aborted) process.exit(130);
+    onFirst?.();
+    controller.abort();
+  };
+  process.on("SIGINT", handler);
+  return { signal: controller.signal, dispose: () => process.off("SIGINT", handler) };
+}
