@@ -168,7 +168,9 @@ export async function pretrainBaseModel(worldDir: string, outDir: string, cfg: P
   let optState: import("../model/weights.js").WeightMap | undefined;
   if (existsSync(statePath)) {
     const st = JSON.parse(readFileSync(statePath, "utf8")) as CkptState;
-    if (JSON.stringify(st.config) !== JSON.stringify(cfg)) throw new UserError(`${statePath}: checkpoint was made with a different config; use a new --out or delete ${ckptDir}`);
+    // maxMinutes only decides where a run stops, so a resumed run may change it
+    const same = JSON.stringify({ ...st.config, maxMinutes: 0 }) === JSON.stringify({ ...cfg, maxMinutes: 0 });
+    if (!same) throw new UserError(`${statePath}: checkpoint was made with a different config; use a new --out or delete ${ckptDir}`);
     weights = readSafetensors(join(ckptDir, "model.safetensors")).weights;
     optState = readSafetensors(join(ckptDir, "optimizer.safetensors")).weights;
     step = st.step;

@@ -42,16 +42,18 @@ export function register(program: Command): void {
     .option("--world <dir>", "world directory (from `world build`)", "world")
     .option("--split <split>", "which questions: pretrain | train | test", "test")
     .option("--top-n <n>", "passages per query", int("top-n"), 1)
+    .option("--index <dir>", "search this index directory (research index) instead of an in-memory BM25 over the world's corpus")
     .option("--out <file>", "write the full report (per question) as JSON")
     .addHelpText("after", "\nExample:\n  research world oracle --world runs/world --top-n 1\n")
-    .action(async (opts: { world: string; split: string; topN: number; out?: string }) => {
+    .action(async (opts: { world: string; split: string; topN: number; index?: string; out?: string }) => {
       const { readWorldQuestions } = await import("../../world/build.js");
       const { readCorpusFile } = await import("../../world/cli-support.js");
       const { memoryBm25Retriever, runOracle } = await import("../../world/oracle.js");
       if (!["pretrain", "train", "test"].includes(opts.split)) throw new UserError(`--split must be pretrain, train or test, got "${opts.split}"`);
       const qs = readWorldQuestions(opts.world, opts.split as "test");
-      const retriever = memoryBm25Retriever(await readCorpusFile(opts.world));
-      const rep = await runOracle(qs, retriever, { topN: opts.topN });
+      const { openRetriever } = await import("../../retrieval/index.js");
+      const retriever = opts.index ? await openRetriever({ index: opts.index }) : memoryBm25Retriever(await readCorpusFile(opts.world));
+      const rep = await runOracle(qs, retriever, { topN: opts.topN }).finally(() => retriever.close?.());
       if (opts.out) {
         const { writeJsonAtomic } = await import("../../util/fs.js");
         writeJsonAtomic(opts.out, rep);
@@ -88,6 +90,8 @@ export function registerPretrain(world: Command): void {
         const { runGates, formatGates } = await import("../../world/gates.js");
         const g = await runGates({ modelDir: opts.out, worldDir: opts.world, n: opts.gates, topN: parsed.data.researchTopN, maxSearches: parsed.data.maxSearches, seed: parsed.data.seed });
         process.stdout.write(formatGates(g) + "\n");
+        const { writeJsonAtomic } = await import("../../util/fs.js");
+        writeJsonAtomic(`${opts.out}/gates.json`, g);
       }
     });
 }
