@@ -153,11 +153,11 @@ export function createTrainableModel(config: ModelConfig, weights: WeightMap, op
     const rep = H / Hkv;
     let qkv = tf.matMul(h, p(`layers.${i}.wqkv`)); // (N, Q+2K)
     if (params.has(`layers.${i}.bqkv`)) qkv = qkv.add(p(`layers.${i}.bqkv`));
-    const heads = (start: number, width: number, nh: number) =>
-      qkv.slice([0, start], [B * T, width]).reshape([B, T, nh, hd]).transpose([0, 2, 1, 3]); // (B, nh, T, hd)
-    const q = applyRope(heads(0, Q, H).mul(1 / Math.sqrt(hd)), rope).reshape([B, Hkv, rep * T, hd]); // (B, Hkv, rep*T, hd)
-    const k = applyRope(heads(Q, K, Hkv), rope); // (B, Hkv, T, hd)
-    const v = heads(Q + K, K, Hkv); // (B, Hkv, T, hd)
+    const [qh, kh, vh] = tf.split(qkv, [Q, K, K], 1); // (N, Q), (N, K), (N, K): split's gradient is one concat
+    const heads = (x: tf.Tensor, nh: number) => x.reshape([B, T, nh, hd]).transpose([0, 2, 1, 3]); // (B, nh, T, hd)
+    const q = applyRope(heads(qh.mul(1 / Math.sqrt(hd)), H), rope).reshape([B, Hkv, rep * T, hd]); // (B, Hkv, rep*T, hd)
+    const k = applyRope(heads(kh, Hkv), rope); // (B, Hkv, T, hd)
+    const v = heads(vh, Hkv); // (B, Hkv, T, hd)
     const scores = matMulFast(q, k, false, true).reshape([B, Hkv, rep, T, T]).add(bias); // (B, Hkv, rep, T, T)
     const probs = tf.softmax(scores).reshape([B, Hkv, rep * T, T]);
     const o = tf.matMul(probs, v).reshape([B, H, T, hd]).transpose([0, 2, 1, 3]).reshape([B * T, Q]); // (N, Q)
@@ -166,10 +166,7 @@ export function createTrainableModel(config: ModelConfig, weights: WeightMap, op
 
   /** Rotate-half RoPE (Hugging Face convention): x·cos + rotate_half(x)·sin. x (B, h, T, hd). */
   function applyRope(x: tf.Tensor, rope: RopeTables): tf.Tensor {
-    const [B, h, T] = x.shape;
-    const half = hd / 2;
-    const x1 = x.slice([0, 0, 0, 0], [B, h, T, half]);
-    const x2 = x.slice([0, 0, 0, half], [B, h, T, half]);
+    const [x1, x2] = tf.split(x, 2, 3); // (B, h, T, hd/2) each
     const cos = rope.cos; // (B, 1, T, hd/2)
     const sin = rope.sin;
     return tf.concat([x1.mul(cos).sub(x2.mul(sin)), x2.mul(cos).add(x1.mul(sin))], 3);
@@ -177,9 +174,7 @@ export function createTrainableModel(config: ModelConfig, weights: WeightMap, op
 
   function swiglu(h: tf.Tensor2D, i: number): tf.Tensor2D {
     const gu = tf.matMul(h, p(`layers.${i}.wgu`)); // (N, 2F)
-    const N = h.shape[0];
-    const g = gu.slice([0, 0], [N, F]);
-    const u = gu.slice([0, F], [N, F]);
+    const [g, u] = tf.split(gu, 2, 1); // (N, F) each
     return tf.matMul(g.mul(tf.sigmoid(g)).mul(u), p(`layers.${i}.wdown`)); // (N, D)
   }
 

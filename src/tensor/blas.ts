@@ -6,6 +6,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
+import { availableParallelism } from "node:os";
 
 const CBLAS_ROW_MAJOR = 101;
 const CBLAS_NO_TRANS = 111;
@@ -40,6 +41,7 @@ export async function loadSgemm(): Promise<Sgemm | undefined> {
   for (const name of LIBS) {
     try {
       const lib = koffi.load(name);
+      setThreads(lib);
       return lib.func(
         "void cblas_sgemm(int, int, int, int, int, int, float, const float *, int, const float *, int, float, float *, int)",
       ) as Sgemm;
@@ -48,6 +50,21 @@ export async function loadSgemm(): Promise<Sgemm | undefined> {
     }
   }
   return undefined;
+}
+
+/**
+ * OpenBLAS threads: RESEARCH_BLAS_THREADS, else OPENBLAS_NUM_THREADS when set, else 1 on machines with ≤ 2 cores
+ * (the JS thread and other processes share them: measured faster than 2 there), else min(8, cores).
+ */
+function setThreads(lib: { func(signature: string): unknown }): void {
+  const env = process.env.RESEARCH_BLAS_THREADS ?? process.env.OPENBLAS_NUM_THREADS;
+  const cores = availableParallelism();
+  const n = env ? Math.max(1, Number.parseInt(env, 10) || 1) : cores <= 2 ? 1 : Math.min(8, cores);
+  try {
+    (lib.func("void openblas_set_num_threads(int)") as (n: number) => void)(n);
+  } catch {
+    // not OpenBLAS: keep its own default
+  }
 }
 
 /** Replace the wasm BatchMatMul kernel with one calling sgemm. Returns "openblas" when installed. */
