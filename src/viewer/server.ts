@@ -7,7 +7,7 @@
  *   GET /api/version                 a string that changes when any run's files change (the live view polls it)
  *   GET /api/charts?runs=a,b         training curves of those runs (default all) as SVG, with points per run
  *   GET /api/steps?run=ID            steps with trajectories and their counts
- *   GET /api/groups?run=ID&step=N|all&minReward&maxReward&minSearches&maxSearches&text&page&pageSize
+ *   GET /api/groups?run=ID&step=N|all&minReward&maxReward&minSearches&maxSearches&text&question&page&pageSize
  *   GET /api/eval/table              methods × datasets
  *   GET /api/eval/items?run=ID&wrong=1&text&page&pageSize
  *   GET /api/eval/item?run=ID&id=ITEM
@@ -47,6 +47,7 @@ const GroupsQuery = z.object({
   minSearches: optNum,
   maxSearches: optNum,
   text: z.string().optional(),
+  question: z.string().optional(),
   page: z.coerce.number().int().min(0).default(0),
   pageSize: z.coerce.number().int().min(1).max(200).default(10),
 });

@@ -143,6 +143,8 @@ export interface TrajectoryFilter {
   maxSearches?: number;
   /** Case-insensitive substring of the question, the response, the queries or the golden answers. */
   text?: string;
+  /** Exactly this question (the per-question view across steps). */
+  question?: string;
 }
 
 /** Whether one rollout passes the filter. */
@@ -152,6 +154,7 @@ export function matchesFilter(t: StepTrajectory, f: TrajectoryFilter): boolean {
   if (f.maxReward !== undefined && r > f.maxReward) return false;
   if (f.minSearches !== undefined && t.searches < f.minSearches) return false;
   if (f.maxSearches !== undefined && t.searches > f.maxSearches) return false;
+  if (f.question !== undefined && t.question !== f.question) return false;
   if (f.text) {
     const needle = f.text.toLowerCase();
     const hay = [t.question, t.response, ...(t.queries ?? []), ...(t.goldenAnswers ?? [])].join("\n").toLowerCase();

@@ -80,6 +80,7 @@ describe("runs and readers", () => {
     const top = Math.max(...rows.map((t) => t.reward ?? 0));
     expect(pageGroups(groups, { minReward: top }, 0, 10).matchedRollouts).toBe(rows.filter((t) => t.reward === top).length);
     expect(pageGroups(groups, { text: rows[5].question.toUpperCase() }, 0, 10).groups.map((g) => g.question)).toEqual([rows[5].question]);
+    expect(pageGroups(groups, { question: rows[5].question.slice(0, -1) }, 0, 10).matchedGroups).toBe(0);
     const paged = pageGroups(groups, {}, 1, 3);
     expect(paged.groups.map((g) => g.key)).toEqual([groups[3].key]);
   });

@@ -110,7 +110,7 @@ async function loadStepOptions() {
 
 function rewardClass(r) {
   if (r === null) return "mid";
-  return r >= 0.8 ? "good" : r > 0.1 ? "mid" : "bad";
+  return r >= 0.8 ? "good" : r > 0 ? "mid" : "bad"; // ReSearch: 0 bad format, 0.1 format ok but wrong, F1 otherwise
 }
 
 function rolloutCard(r, match) {
@@ -147,10 +147,11 @@ async function loadGroups() {
     step = steps.length ? steps[steps.length - 1].step : "all";
   }
   const res = await api("groups", { run: t.run, step, ...t.filters, page: t.page, pageSize: t.pageSize });
+  const q = t.filters.question;
   const pages = Math.max(1, Math.ceil(res.matchedGroups / res.pageSize));
   pager.replaceChildren(
     el("button", { disabled: t.page === 0, onclick: () => ((t.page -= 1), loadGroups()) }, "‹ prev"),
-    el("span", {}, `page ${t.page + 1} of ${pages} · ${res.matchedGroups} groups · ${res.matchedRollouts} of ${res.totalRollouts} rollouts match`),
+    el("span", {}, `page ${t.page + 1} of ${pages} · ${res.matchedGroups} groups · ${res.matchedRollouts} of ${res.totalRollouts} rollouts match${q ? ` · question "${q}"` : ""}`),
     el("button", { disabled: t.page + 1 >= pages, onclick: () => ((t.page += 1), loadGroups()) }, "next ›"),
   );
   box.replaceChildren(
@@ -158,11 +159,29 @@ async function loadGroups() {
       el(
         "div",
         { class: "group", "data-step": g.step },
-        el("h3", {}, `step ${g.step} · ${g.question} `, el("span", { class: "gold" }, `gold: ${g.goldenAnswers.join(" | ")}`)),
+        el(
+          "h3",
+          {},
+          `step ${g.step} · ${g.question} `,
+          el("span", { class: "gold" }, `gold: ${g.goldenAnswers.join(" | ")} `),
+          el("a", { href: "#", class: "question-link", onclick: (e) => (e.preventDefault(), showQuestion(g.question)) }, "this question at every step"),
+        ),
         el("div", { class: "rollouts" }, ...g.rollouts.map((r, i) => rolloutCard(r, g.matches[i]))),
       ),
     ),
   );
+}
+
+/** Per question: the groups of one question (exact match) at every step. */
+function showQuestion(question) {
+  const f = $("#traj-filters").elements;
+  for (const k of ["minReward", "maxReward", "minSearches", "maxSearches"]) f[k].value = "";
+  f.text.value = "";
+  state.traj.step = "all";
+  f.step.value = "all";
+  state.traj.filters = { question };
+  state.traj.page = 0;
+  loadGroups().catch(showError);
 }
 
 $("#traj-filters").addEventListener("submit", (e) => {

@@ -1,0 +1,117 @@
+/**
+ * The viewer in a real browser (Debian's chromium through playwright-core) against a real run directory: a short GRPO
+ * run of the trainer's tiny search task and two evaluations. Checks: no console errors, one point per step on every
+ * curve, trajectories render their tags, the live view picks up a step trained while the page is open, the eval
+ * drill-down and its wrong-answer filter. Leaves test-artifacts/viewer.png.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Browser, Page } from "playwright-core";
+import { makeRun, type LiveRun } from "./testing/make-run.js";
+import { startViewer, type Viewer } from "./server.js";
+import { METRICS } from "./charts.js";
+
+const CHROMIUM = "/usr/bin/chromium";
+const hasChromium = existsSync(CHROMIUM);
+if (!hasChromium) console.warn(`viewer browser tests skipped: ${CHROMIUM} not found (apt-get install chromium)`);
+
+describe.skipIf(!hasChromium)("research view in chromium", () => {
+  let root: string;
+  let live: LiveRun;
+  let viewer: Viewer;
+  let browser: Browser;
+  let page: Page;
+  const errors: string[] = [];
+
+  beforeAll(async () => {
+    root = mkdtempSync(join(tmpdir(), "viewer-e2e-"));
+    live = await makeRun(join(root, "demo"), 2);
+    viewer = await startViewer({ dirs: [join(root, "demo")], port: 0 });
+    const { chromium } = await import("playwright-core");
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+    });
+    page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    page.on("console", (m) => m.type() === "error" && errors.push(m.text()));
+    page.on("pageerror", (e) => errors.push(String(e)));
+    page.on("requestfailed", (r) => errors.push(`request failed: ${r.url()}`));
+    await page.goto(viewer.url + "?poll=250");
+    await page.waitForSelector("body[data-ready='1']");
+  }, 240_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await viewer?.close();
+    if (root) rmSync(root, { recursive: true, force: true });
+  });
+
+  const pointsPerChart = () =>
+    page.$$eval(".chart", (cs) => cs.map((c) => [c.getAttribute("data-key"), c.querySelectorAll('[aria-roledescription="point"]').length] as [string, number]));
+
+  it("loads with no console errors and one point per step on every curve", async () => {
+    const charts = await pointsPerChart();
+    expect(charts.map(([k]) => k)).toEqual(METRICS.map((m) => m.key));
+    for (const [, n] of charts) expect(n).toBe(2);
+    expect(errors).toEqual([]);
+  });
+
+  it("renders a GRPO group side by side with rewards and coloured tags; results collapse", async () => {
+    await page.click("button[data-tab=trajectories]");
+    await page.selectOption("select[name=step]", "all");
+    await page.fill("input[name=minSearches]", "1");
+    await page.click("#traj-filters button[type=submit]");
+    await page.waitForSelector(".group .rollout:not(.dim) details.seg-tool");
+    const g = page.locator(".group").first();
+    expect(await g.locator(".rollout").count()).toBe(3);
+    expect(await g.locator(".reward").first().textContent()).toMatch(/^reward \d/);
+    const card = page.locator(".rollout:not(.dim)", { has: page.locator("details.seg-tool") }).first();
+    for (const tag of ["think", "search", "result", "answer"]) expect(await card.locator(`.tag-${tag}`).count()).toBeGreaterThan(0);
+    expect(await card.locator(".seg.mask-no").count()).toBeGreaterThan(0);
+    expect(await card.locator(".seg.mask-yes").count()).toBeGreaterThan(0);
+    const details = card.locator("details.seg-tool").first();
+    expect(await details.getAttribute("open")).toBeNull();
+    await details.locator("summary").click();
+    expect(await details.getAttribute("open")).not.toBeNull();
+    const question = (await g.locator("h3").textContent())!.replace(/^step \d+ · /, "").replace(/ gold: .*$/, "");
+    await g.locator(".question-link").click();
+    await page.waitForFunction((q) => document.querySelector("#traj-pager")?.textContent?.includes(`question "${q}"`), question);
+    const shown = await page.$$eval(".group h3", (hs) => hs.map((h) => h.textContent ?? ""));
+    expect(shown.length).toBeGreaterThan(0);
+    for (const h of shown) expect(h).toContain(`· ${question} gold:`);
+    await page.fill("input[name=minSearches]", "1");
+    await page.click("#traj-filters button[type=submit]");
+    await page.waitForSelector(".group .rollout:not(.dim) details.seg-tool");
+    mkdirSync("test-artifacts", { recursive: true });
+    await page.screenshot({ path: "test-artifacts/viewer.png" });
+    expect(errors).toEqual([]);
+  });
+
+  it("picks up a step trained while the page is open", async () => {
+    await page.click("button[data-tab=training]");
+    await live.train(1);
+    await page.waitForFunction(() => [...document.querySelectorAll(".chart")].every((c) => c.querySelectorAll('[aria-roledescription="point"]').length === 3), null, { timeout: 20_000 });
+    expect((await pointsPerChart()).every(([, n]) => n === 3)).toBe(true);
+    await page.screenshot({ path: "test-artifacts/viewer-curves.png", fullPage: true });
+    await page.click("button[data-tab=trajectories]");
+    await page.waitForSelector("select[name=step] option[value='3']", { state: "attached" });
+    expect(errors).toEqual([]);
+  });
+
+  it("drills from the eval table to an item's trajectory; filters wrong answers", async () => {
+    await page.click("button[data-tab=evaluation]");
+    await page.click("td.cell[data-run='demo/eval/base-tiny-a']");
+    await page.waitForSelector("tr.item");
+    expect(await page.locator("tr.item").count()).toBe(8);
+    const wrong = await page.locator("tr.item.wrong").count();
+    await page.check("input[name=wrong]");
+    await page.waitForFunction((n) => document.querySelectorAll("tr.item").length === n && !document.querySelector("tr.item.right"), wrong);
+    await page.uncheck("input[name=wrong]");
+    await page.waitForFunction(() => document.querySelectorAll("tr.item").length === 8);
+    await page.locator("tr.item").first().click();
+    await page.waitForSelector("#eval-item .response .tag-answer");
+    expect(errors).toEqual([]);
+  });
+});
