@@ -43,6 +43,7 @@ export const PretrainConfigSchema = z.object({
   maxGradNorm: z.number().min(0).default(1).describe("global gradient-norm clip"),
   checkpointEvery: z.number().int().min(1).default(25).describe("steps between resumable checkpoints"),
   maxMinutes: z.number().min(0).default(0).describe("stop (and save) after this many minutes; 0 = run all steps"),
+  stopAt: z.number().int().min(0).default(0).describe("stop (and save) after this step, the schedule still spanning `steps` (0 = run all steps): a deterministic early stop"),
   mix: PretrainMixSchema.default(PretrainMixSchema.parse({})).describe("document kinds and weights"),
   researchTopN: z.number().int().min(1).default(1).describe("passages per ReSearch search (the demo's topN)"),
   baselineTopK: z.number().int().min(1).default(3).describe("passages per baseline retrieval (the demo's topK)"),
@@ -168,8 +169,8 @@ export async function pretrainBaseModel(worldDir: string, outDir: string, cfg: P
   let optState: import("../model/weights.js").WeightMap | undefined;
   if (existsSync(statePath)) {
     const st = JSON.parse(readFileSync(statePath, "utf8")) as CkptState;
-    // maxMinutes only decides where a run stops, so a resumed run may change it
-    const same = JSON.stringify({ ...st.config, maxMinutes: 0 }) === JSON.stringify({ ...cfg, maxMinutes: 0 });
+    // maxMinutes and stopAt only decide where a run stops, so a resumed run may change them
+    const same = stableJson({ ...st.config, maxMinutes: 0, stopAt: 0 }) === stableJson({ ...cfg, maxMinutes: 0, stopAt: 0 });
     if (!same) throw new UserError(`${statePath}: checkpoint was made with a different config; use a new --out or delete ${ckptDir}`);
     weights = readSafetensors(join(ckptDir, "model.safetensors")).weights;
     optState = readSafetensors(join(ckptDir, "optimizer.safetensors")).weights;
@@ -198,7 +199,8 @@ export async function pretrainBaseModel(worldDir: string, outDir: string, cfg: P
   const bar = createProgress("pretrain", cfg.steps, { quiet: opts.quiet, fields: "loss={loss}" });
   bar.update(step);
   let lastLoss = NaN;
-  while (step < cfg.steps) {
+  const last = cfg.stopAt > 0 ? Math.min(cfg.stopAt, cfg.steps) : cfg.steps;
+  while (step < last) {
     if (cfg.maxMinutes > 0 && secs() - seconds >= cfg.maxMinutes * 60) {
       log(`time budget of ${cfg.maxMinutes} min reached at step ${step}`);
       break;
@@ -233,6 +235,13 @@ export async function pretrainBaseModel(worldDir: string, outDir: string, cfg: P
   opt.dispose();
   void tf;
   return { outDir, steps: step, seconds, finalLoss: lastLoss, params };
+}
+
+/** JSON with object keys sorted (configs compare equal whatever order their keys were written in). */
+export function stableJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(stableJson).join(",")}]`;
+  if (v && typeof v === "object") return `{${Object.keys(v).sort().map((k) => `${JSON.stringify(k)}:${stableJson((v as Record<string, unknown>)[k])}`).join(",")}}`;
+  return JSON.stringify(v);
 }
 
 /** Remove a run's resumable state (after a finished run is committed, the checkpoint folder is not needed). */

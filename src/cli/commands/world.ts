@@ -74,14 +74,16 @@ export function registerPretrain(world: Command): void {
     .option("--config <file>", "pre-training config (YAML/JSON, fields of PretrainConfig)")
     .option("--steps <n>", "override: optimizer steps", int("steps"))
     .option("--max-minutes <n>", "override: stop and save after this many minutes")
+    .option("--stop-at <step>", "override: stop and save after this step (deterministic early stop)", int("stop-at"))
     .option("--gates <n>", "after training, sample this many ReSearch episodes on RL-train questions and print the gates (0 = skip)", int("gates"), 64)
     .addHelpText("after", "\nExample:\n  research world build --out runs/world && research world pretrain --world runs/world --out models/world-base --max-minutes 60\n")
-    .action(async (opts: { world: string; out: string; config?: string; steps?: number; maxMinutes?: string; gates: number }) => {
+    .action(async (opts: { world: string; out: string; config?: string; steps?: number; maxMinutes?: string; stopAt?: number; gates: number }) => {
       const { readConfigFile } = await import("../../world/cli-support.js");
       const { PretrainConfigSchema, pretrainBaseModel } = await import("../../world/pretrain.js");
       const raw: Record<string, unknown> = opts.config ? readConfigFile(opts.config) : {};
       if (opts.steps !== undefined) raw.steps = opts.steps;
       if (opts.maxMinutes !== undefined) raw.maxMinutes = Number(opts.maxMinutes);
+      if (opts.stopAt !== undefined) raw.stopAt = opts.stopAt;
       const parsed = PretrainConfigSchema.safeParse(raw);
       if (!parsed.success) throw new UserError(`${opts.config ?? "pretrain config"}: ${parsed.error.issues[0].path.join(".")}: ${parsed.error.issues[0].message}`);
       const r = await pretrainBaseModel(opts.world, opts.out, parsed.data);
