@@ -11,6 +11,8 @@ export interface GenerationRequest {
   topP?: number;
   topK?: number;
   seed?: number;
+  /** Keep generating past EOS until maxTokens or a stop string (benchmarks; vLLM's ignore_eos). */
+  ignoreEos?: boolean;
   /**
    * Chat form of the same context (chat-completions servers): system/user messages, then the assistant's partial
    * response when there is one, which the server continues (vLLM `continue_final_message`). Text backends ignore it.
