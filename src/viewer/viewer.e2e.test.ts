@@ -13,6 +13,8 @@ import { makeRun, type LiveRun } from "./testing/make-run.js";
 import { startViewer, type Viewer } from "./server.js";
 import { METRICS } from "./charts.js";
 
+// Page-side conditions are strings: this project compiles without the DOM library.
+
 const CHROMIUM = "/usr/bin/chromium";
 const hasChromium = existsSync(CHROMIUM);
 if (!hasChromium) console.warn(`viewer browser tests skipped: ${CHROMIUM} not found (apt-get install chromium)`);
@@ -77,7 +79,7 @@ describe.skipIf(!hasChromium)("research view in chromium", () => {
     expect(await details.getAttribute("open")).not.toBeNull();
     const question = (await g.locator("h3").textContent())!.replace(/^step \d+ · /, "").replace(/ gold: .*$/, "");
     await g.locator(".question-link").click();
-    await page.waitForFunction((q) => document.querySelector("#traj-pager")?.textContent?.includes(`question "${q}"`), question);
+    await page.waitForFunction(`document.querySelector("#traj-pager")?.textContent?.includes(${JSON.stringify(`question "${question}"`)})`);
     const shown = await page.$$eval(".group h3", (hs) => hs.map((h) => h.textContent ?? ""));
     expect(shown.length).toBeGreaterThan(0);
     for (const h of shown) expect(h).toContain(`· ${question} gold:`);
@@ -92,7 +94,7 @@ describe.skipIf(!hasChromium)("research view in chromium", () => {
   it("picks up a step trained while the page is open", async () => {
     await page.click("button[data-tab=training]");
     await live.train(1);
-    await page.waitForFunction(() => [...document.querySelectorAll(".chart")].every((c) => c.querySelectorAll('[aria-roledescription="point"]').length === 3), null, { timeout: 20_000 });
+    await page.waitForFunction(`[...document.querySelectorAll(".chart")].every((c) => c.querySelectorAll('[aria-roledescription="point"]').length === 3)`, null, { timeout: 20_000 });
     expect((await pointsPerChart()).every(([, n]) => n === 3)).toBe(true);
     await page.screenshot({ path: "test-artifacts/viewer-curves.png", fullPage: true });
     await page.click("button[data-tab=trajectories]");
@@ -107,9 +109,9 @@ describe.skipIf(!hasChromium)("research view in chromium", () => {
     expect(await page.locator("tr.item").count()).toBe(8);
     const wrong = await page.locator("tr.item.wrong").count();
     await page.check("input[name=wrong]");
-    await page.waitForFunction((n) => document.querySelectorAll("tr.item").length === n && !document.querySelector("tr.item.right"), wrong);
+    await page.waitForFunction(`document.querySelectorAll("tr.item").length === ${wrong} && !document.querySelector("tr.item.right")`);
     await page.uncheck("input[name=wrong]");
-    await page.waitForFunction(() => document.querySelectorAll("tr.item").length === 8);
+    await page.waitForFunction(`document.querySelectorAll("tr.item").length === 8`);
     await page.locator("tr.item").first().click();
     await page.waitForSelector("#eval-item .response .tag-answer");
     expect(errors).toEqual([]);
