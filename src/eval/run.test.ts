@@ -117,11 +117,29 @@ describe("resumable, concurrent evaluation runs", () => {
     const r = await runEval({ method: METHODS.research, dataset: "capitals", outDir: out, ctx, items, concurrency: 4, quiet: true });
     expect(maxInFlight).toBe(4);
     expect(r.summary.em).toBe(1);
-    expect(r.summary.search).toMatchObject({ searchesPerQuestion: 7 / 8, withSearchShare: 7 / 8, finishReasons: { eos: 8 } });
+    expect(r.summary.search).toMatchObject({ searchesPerQuestion: 7 / 8, withSearchShare: 7 / 8, responseTokensEstimated: true, finishReasons: { eos: 8 } });
     expect(r.summary.search!.meanResponseTokens).toBeGreaterThan(5);
     const rec = lines(out);
     expect(rec.map((x) => x.id)).toEqual(items.map((x) => x.id));
     expect(rec[0].trajectory?.queries).toEqual(["capital of France"]);
+  });
+
+  test("a judge configuration error stops the run, but the model outputs already made are kept", async () => {
+    const out = join(tmp, "judge-401");
+    const denied = await startScriptedServer(() => ({ status: 401, text: "invalid api key" }));
+    const base = { method: METHODS["naive-rag"], dataset: "capitals", outDir: out, ctx, quiet: true, items: selectItems(items, 2) };
+    try {
+      const m0 = modelRequests();
+      await expect(runEval({ ...base, judge: createJudge({ baseUrl: denied.baseUrl, model: "j" }) })).rejects.toThrow(/answered 401/);
+      expect(modelRequests() - m0).toBeGreaterThanOrEqual(1);
+      const m1 = modelRequests();
+      const r = await runEval({ ...base, judge: createJudge({ baseUrl: server.baseUrl, model: "judge" }) });
+      expect(modelRequests() - m1).toBe(2 - (m1 - m0)); // only items the first run never reached
+      expect(r.summary.judge?.judged).toBe(2);
+      expect(lines(out)).toHaveLength(2);
+    } finally {
+      await denied.close();
+    }
   });
 
   test("duplicate ids are refused", () => {

@@ -94,11 +94,13 @@ function claimRunDir(opts: EvalRunOptions): void {
   });
 }
 
-function responseTokens(out: MethodOutput, ctx: MethodContext): number | undefined {
+/** Response length in tokens: the trajectory's ids, else the backend's tokenizer, else an estimate (~4 chars/token). */
+function responseTokens(out: MethodOutput, ctx: MethodContext): { responseTokens: number; tokensEstimated?: true } | undefined {
   const t = out.trajectory;
   if (!t) return undefined;
-  if (t.responseIds) return t.responseIds.length;
-  return ctx.backend.tokenizer ? ctx.backend.tokenizer.encode(t.response).length : estimateTokens(t.response);
+  if (t.responseIds) return { responseTokens: t.responseIds.length };
+  if (ctx.backend.tokenizer) return { responseTokens: ctx.backend.tokenizer.encode(t.response).length };
+  return { responseTokens: estimateTokens(t.response), tokensEstimated: true };
 }
 
 export async function runEval(opts: EvalRunOptions): Promise<EvalRunResult> {
@@ -134,21 +136,25 @@ export async function runEval(opts: EvalRunOptions): Promise<EvalRunResult> {
         pred: out.pred,
         ...(out.raw !== undefined ? { raw: out.raw } : {}),
         scores: scoreItem(out.pred, item.goldenAnswers),
-        ...(out.trajectory ? { responseTokens: responseTokens(out, ctx) } : {}),
+        ...responseTokens(out, ctx),
         ...(out.retrievals ? { retrievals: out.retrievals } : {}),
         ...(out.generations ? { generations: out.generations } : {}),
         ...(out.trajectory ? { trajectory: out.trajectory } : {}),
-        ms: 0,
+        ms: Date.now() - t0,
       };
+      // Written before judging, so a judge failure never costs this model output again.
+      records.set(item.id, record);
+      appendJsonl(predictionsPath, record);
     }
     if (!record) return;
     if (judge && needsJudge(record)) {
+      const t1 = Date.now();
       record.judge = await judge.judge({ question: item.question, goldenAnswers: item.goldenAnswers, pred: record.pred });
+      record.ms = (record.ms ?? 0) + (Date.now() - t1);
       judged++;
+      records.set(item.id, record);
+      appendJsonl(predictionsPath, record); // a later line for the same id wins; step 3 keeps one line per item
     }
-    record.ms = (record.ms ?? 0) + (Date.now() - t0);
-    records.set(item.id, record);
-    appendJsonl(predictionsPath, record);
   };
   let next = 0;
   const worker = async () => {

@@ -19,6 +19,8 @@ export interface EvalRecord {
   judge?: JudgeVerdict;
   /** Response length in tokens (research): the backend's ids, its tokenizer, else ~4 characters per token. */
   responseTokens?: number;
+  /** true when responseTokens is an estimate (a remote backend without ids or a local tokenizer; pass --tokenizer). */
+  tokensEstimated?: boolean;
   retrievals?: RetrievalStep[];
   generations?: GenerationStep[];
   trajectory?: Trajectory;
@@ -40,6 +42,8 @@ export interface SearchSummary {
   /** Share of answers whose rollout made at least one search. */
   withSearchShare: number;
   meanResponseTokens: number;
+  /** Some counts were estimated at ~4 characters per token (no ids and no tokenizer). */
+  responseTokensEstimated: boolean;
   finishReasons: Record<string, number>;
 }
 
@@ -83,16 +87,18 @@ export function summarizeSearch(records: readonly EvalRecord[]): SearchSummary {
   let searches = 0;
   let withSearch = 0;
   let tokens = 0;
+  let estimated = false;
   for (const r of records) {
     const t = r.trajectory;
     if (!t) continue;
     searches += t.searches;
     if (t.searches > 0) withSearch++;
     tokens += r.responseTokens ?? 0;
+    estimated ||= r.tokensEstimated === true;
     finishReasons[t.finishReason] = (finishReasons[t.finishReason] ?? 0) + 1;
   }
   const n = records.length || 1;
-  return { searchesPerQuestion: searches / n, withSearchShare: withSearch / n, meanResponseTokens: tokens / n, finishReasons };
+  return { searchesPerQuestion: searches / n, withSearchShare: withSearch / n, meanResponseTokens: tokens / n, responseTokensEstimated: estimated, finishReasons };
 }
 
 /** The summary of a run over `records` (the scored items of the selection, in dataset order). */
