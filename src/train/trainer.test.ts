@@ -1,0 +1,87 @@
+import { beforeAll, describe, expect, it, test } from "vitest";
+import * as tf from "@tensorflow/tfjs";
+import { initTensorBackend } from "../tensor/backend.js";
+import { initWeights } from "../model/trainable.js";
+import { UserError } from "../util/errors.js";
+import { TrainConfig } from "./config.js";
+import { createTrainer } from "./trainer.js";
+import { createTrainingSetup } from "./setup.js";
+import { createTinyTask } from "./testing/tiny-task.js";
+
+const task = createTinyTask();
+const model = { config: task.modelConfig, weights: initWeights(task.modelConfig, 3, 0.3), tokenizer: task.tokenizer };
+const small = { promptsPerStep: 2, groupSize: 3, maxResponseTokens: 10, microBatchSize: 4, seed: 1 };
+
+function setup(extra: Record<string, unknown> = {}) {
+  const cfg = TrainConfig.parse({ ...small, ...extra });
+  const s = createTrainingSetup(cfg, model, { retriever: task.retriever, examples: task.examples, template: task.template });
+  return { cfg, s };
+}
+
+describe("trainer", () => {
+  beforeAll(async () => {
+    await initTensorBackend({ quiet: true });
+  });
+
+  it("keeps a reference model only when klCoef > 0, and KL is exactly 0 while policy = reference", async () => {
+    const { s: noKl } = setup({ klCoef: 0 });
+    expect(noKl.reference).toBeUndefined();
+    noKl.dispose();
+    const { cfg, s } = setup({ klCoef: 0.001 });
+    expect(s.reference).toBeDefined();
+    const out = (await createTrainer(cfg, s).step())!;
+    expect(out.metrics.kl).toBe(0);
+    expect(out.metrics.approx_kl).toBe(0); // π_old recomputed from the same weights: ratio exactly 1
+    expect(out.metrics.clip_frac).toBe(0);
+    expect(out.trajectories).toHaveLength(cfg.promptsPerStep * cfg.groupSize);
+    // one group per prompt, consecutive, sharing the question
+    expect(out.trajectories[0].question).toBe(out.trajectories[2].question);
+    s.dispose();
+  });
+
+  it("skips a step whose loss is NaN, leaves the weights alone, and stops after maxBadSteps with a clear error", async () => {
+    const { cfg, s } = setup({ klCoef: 0, maxBadSteps: 2 });
+    const real = s.policy.tokenLogprobs;
+    s.policy.tokenLogprobs = (b) => {
+      const r = real(b);
+      return { logprobs: tf.mul(r.logprobs, NaN) as tf.Tensor2D, entropy: r.entropy };
+    };
+    const before = s.policy.exportWeights();
+    const trainer = createTrainer(cfg, s);
+    const first = (await trainer.step())!;
+    expect(first.metrics.skipped).toBe(true);
+    expect(first.metrics.skip_reason).toMatch(/non-finite/);
+    const after = s.policy.exportWeights();
+    for (const [k, t] of before) expect(after.get(k)!.data).toEqual(t.data);
+    expect(s.optimizer.stepCount).toBe(0);
+    await expect(trainer.step()).rejects.toThrow(UserError);
+    s.dispose();
+  });
+
+  it("updates the weights and keeps the run deterministic for a seed", async () => {
+    const runOnce = async () => {
+      const { cfg, s } = setup({ klCoef: 0 });
+      const trainer = createTrainer(cfg, s);
+      const ms = [(await trainer.step())!.metrics, (await trainer.step())!.metrics];
+      const w = s.policy.exportWeights().get("model.embed_tokens.weight")!.data;
+      s.dispose();
+      return { ms, w };
+    };
+    const a = await runOnce();
+    const b = await runOnce();
+    const strip = (m: object) => ({ ...m, seconds: 0, tokens_per_s: 0 });
+    expect(a.ms.map(strip)).toEqual(b.ms.map(strip));
+    expect(a.w).toEqual(b.w);
+    expect(Array.from(a.w).some((x, i) => x !== model.weights.get("model.embed_tokens.weight")!.data[i])).toBe(true);
+  });
+
+  test.each([
+    [{ klCoef: 0.01 }, "klCoef > 0 needs a reference model"],
+    [{ updatesPerStep: 4 }, "must divide"],
+  ])("rejects an inconsistent setup %o", (extra, msg) => {
+    const cfg = TrainConfig.parse({ ...small, ...extra });
+    const { s } = setup({ klCoef: 0 });
+    expect(() => createTrainer(cfg, { ...s, reference: undefined })).toThrow(msg);
+    s.dispose();
+  });
+});
