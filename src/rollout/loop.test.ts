@@ -47,12 +47,13 @@ async function server(opts: Parameters<typeof startScriptedServer>[0]) {
 }
 const ex = (id: string, question: string) => ({ id, question });
 
-describe("rollout loop over an OpenAI-compatible server", () => {
+describe.each(["async", "rounds"] as const)("rollout loop over an OpenAI-compatible server (%s schedule)", (schedule) => {
+  const roll = (o: Parameters<typeof runRollouts>[0]) => runRollouts({ ...o, schedule });
   test.each<StopMode>(["drop", "keep", "vllm"])("splices results byte for byte, stop string once (%s)", async (stopMode) => {
     const s = await server({ script, stopMode });
     const backend = createOpenAIBackend({ baseUrls: [s.url], modelName: "m" });
     const retriever = createMapRetriever(HITS);
-    const [t] = await runRollouts({ backend, retriever, examples: [ex("q1", "What is the capital of France?")], temperature: 0 });
+    const [t] = await roll({ backend, retriever, examples: [ex("q1", "What is the capital of France?")], temperature: 0 });
     expect(t.response).toBe(EXPECTED_FRANCE);
     expect(t.prompt).toBe(RESEARCH_BASE_PROMPT.replace("{prompt}", "What is the capital of France?"));
     expect(t.finishReason).toBe("eos");
@@ -66,17 +67,19 @@ describe("rollout loop over an OpenAI-compatible server", () => {
     expect(s.requests[1].body.prompt).toBe(t.prompt + t.response.slice(0, t.response.indexOf("</result>") + 9));
   });
 
-  test("queries of one round go to the retriever in one batched call; rollouts finish at different rounds", async () => {
+  test("queries of one round go to the retriever in one batched call (rounds); rollouts finish at different rounds", async () => {
     const s = await server({ script });
     const backend = createOpenAIBackend({ baseUrls: [s.url], modelName: "m", concurrency: 3 });
     const retriever = createMapRetriever(HITS);
     const examples = [ex("a", "What is the capital of France?"), ex("b", "How tall is the Eiffel Tower?"), ex("c", "What is 2+2?")];
-    const ts = await runRollouts({ backend, retriever, examples, n: 2, temperature: 0 });
+    const ts = await roll({ backend, retriever, examples, n: 2, temperature: 0 });
     expect(ts.map((t) => t.id)).toEqual(["a#0", "a#1", "b#0", "b#1", "c#0", "c#1"]);
-    expect(retriever.calls).toEqual([
-      ["capital of France", "capital of France", "capital of France", "capital of France"],
-      ["Eiffel Tower height", "Eiffel Tower height"],
-    ]);
+    if (schedule === "rounds")
+      expect(retriever.calls).toEqual([
+        ["capital of France", "capital of France", "capital of France", "capital of France"],
+        ["Eiffel Tower height", "Eiffel Tower height"],
+      ]);
+    else expect(retriever.calls.flat().sort()).toEqual([...Array(4).fill("capital of France"), "Eiffel Tower height", "Eiffel Tower height"].sort());
     expect(ts.map((t) => t.searches)).toEqual([1, 1, 2, 2, 0, 0]);
     expect(ts.every((t) => t.finishReason === "eos")).toBe(true);
     expect(ts[0].response).toBe(EXPECTED_FRANCE);
@@ -88,7 +91,7 @@ describe("rollout loop over an OpenAI-compatible server", () => {
     const backend = createOpenAIBackend({ baseUrls: [s.url], modelName: "m" });
     const retriever = createMapRetriever(HITS, { failOn: ["BOOM"] });
     const examples = [ex("ok", "What is the capital of France?"), ex("bad", "Which index is down?"), ex("c", "What is 2+2?")];
-    const ts = await runRollouts({ backend, retriever, examples, temperature: 0 });
+    const ts = await roll({ backend, retriever, examples, temperature: 0 });
     expect(ts.map((t) => t.finishReason)).toEqual(["eos", "error", "eos"]);
     expect(ts[1].error).toMatch(/retriever failed: index unavailable for "BOOM"/);
     expect(ts[0].response).toBe(EXPECTED_FRANCE);
@@ -99,7 +102,7 @@ describe("rollout loop over an OpenAI-compatible server", () => {
     for (const stopMode of ["drop", "keep"] as const) {
       const s = await server({ script, stopMode });
       const backend = createOpenAIBackend({ baseUrls: [s.url], modelName: "m", tokenizer: tok, tokenIds: true });
-      const [t] = await runRollouts({ backend, retriever: createMapRetriever(HITS), examples: [ex("q", "What is the capital of France?")], temperature: 0, maxPromptTokens: 4096 });
+      const [t] = await roll({ backend, retriever: createMapRetriever(HITS), examples: [ex("q", "What is the capital of France?")], temperature: 0, maxPromptTokens: 4096 });
       expect(t.response).toBe(EXPECTED_FRANCE);
       expect(tok.decode(t.responseIds!)).toBe(t.response);
       expect(t.promptIds).toEqual(tok.encode(t.prompt));
@@ -117,7 +120,7 @@ describe("rollout loop over an OpenAI-compatible server", () => {
     const s = await server({ script });
     const tok = createCharTokenizer();
     const backend = createOpenAIBackend({ baseUrls: [s.url], modelName: "m", tokenizer: tok, tokenIds: true });
-    const [t] = await runRollouts({
+    const [t] = await roll({
       backend, retriever: createMapRetriever(HITS), examples: [ex("q", "What is the capital of France?")], temperature: 0, maxResponseTokens: 120, maxPromptTokens: 4096,
     });
     expect(t.finishReason).toBe("length");
@@ -130,10 +133,10 @@ describe("rollout loop over an OpenAI-compatible server", () => {
     const tok = createCharTokenizer();
     const backend = createOpenAIBackend({ baseUrls: [s.url], modelName: "m", tokenizer: tok, tokenIds: true });
     const examples = [ex("q", "How tall is the Eiffel Tower?")];
-    const [long] = await runRollouts({ backend, retriever: createMapRetriever(HITS), examples, maxPromptTokens: 100 });
+    const [long] = await roll({ backend, retriever: createMapRetriever(HITS), examples, maxPromptTokens: 100 });
     expect(long.finishReason).toBe("error");
     expect(long.error).toMatch(/over maxPromptTokens=100/);
-    const [capped] = await runRollouts({ backend, retriever: createMapRetriever(HITS), examples, maxSearches: 1, temperature: 0, maxPromptTokens: 4096 });
+    const [capped] = await roll({ backend, retriever: createMapRetriever(HITS), examples, maxSearches: 1, temperature: 0, maxPromptTokens: 4096 });
     expect(capped.finishReason).toBe("max_searches");
     expect(capped.searches).toBe(1);
     expect(capped.response.endsWith("<search>  Eiffel Tower height </search>")).toBe(true);
@@ -142,7 +145,7 @@ describe("rollout loop over an OpenAI-compatible server", () => {
   test("chat completions continue the assistant turn; EOS text <|im_end|>", async () => {
     const s = await server({ script, stopMode: "drop" });
     const backend = createOpenAIBackend({ baseUrls: [s.url], modelName: "m", chat: true });
-    const [t] = await runRollouts({ backend, retriever: createMapRetriever(HITS), examples: [ex("q", "What is the capital of France?")], template: "research-instruct", temperature: 0 });
+    const [t] = await roll({ backend, retriever: createMapRetriever(HITS), examples: [ex("q", "What is the capital of France?")], template: "research-instruct", temperature: 0 });
     expect(t.response).toBe(EXPECTED_FRANCE.replace("<|endoftext|>", "<|im_end|>"));
     expect(t.prompt).toMatch(/^<\|im_start\|>system\nYou are a helpful assistant that can solve/);
     expect(t.prompt.endsWith("<|im_start|>user\nWhat is the capital of France?<|im_end|>\n<|im_start|>assistant\n")).toBe(true);
@@ -156,19 +159,19 @@ describe("rollout loop over an OpenAI-compatible server", () => {
     const flaky = await server({ script, failFirst: 2 });
     const other = await server({ script });
     const backend = createOpenAIBackend({ baseUrls: [flaky.url, other.url], modelName: "m", backoffMs: 5 });
-    const ts = await runRollouts({ backend, retriever: createMapRetriever(HITS), examples: [ex("a", "What is 2+2?"), ex("b", "What is 2+2?")] });
+    const ts = await roll({ backend, retriever: createMapRetriever(HITS), examples: [ex("a", "What is 2+2?"), ex("b", "What is 2+2?")] });
     expect(ts.every((t) => t.finishReason === "eos")).toBe(true);
     expect(flaky.requests.length).toBeGreaterThan(0);
     expect(other.requests.length).toBeGreaterThan(0);
 
     const down = createOpenAIBackend({ baseUrls: ["http://127.0.0.1:9/v1"], modelName: "m", retries: 1, backoffMs: 1 });
-    const [t] = await runRollouts({ backend: down, retriever: createMapRetriever(HITS), examples: [ex("x", "What is 2+2?")] });
+    const [t] = await roll({ backend: down, retriever: createMapRetriever(HITS), examples: [ex("x", "What is 2+2?")] });
     expect(t.finishReason).toBe("error");
     expect(t.error).toMatch(/generation failed: POST http:\/\/127\.0\.0\.1:9\/v1\/completions: .*gave up after 2 tries/);
 
     const slow = await server({ script, delayMs: 300 });
     const impatient = createOpenAIBackend({ baseUrls: [slow.url], modelName: "m", retries: 0, timeoutMs: 50 });
-    const [late] = await runRollouts({ backend: impatient, retriever: createMapRetriever(HITS), examples: [ex("x", "What is 2+2?")] });
+    const [late] = await roll({ backend: impatient, retriever: createMapRetriever(HITS), examples: [ex("x", "What is 2+2?")] });
     expect(late.error).toMatch(/timed out after 50 ms/);
   });
 
@@ -176,7 +179,7 @@ describe("rollout loop over an OpenAI-compatible server", () => {
     const s = await server({ script });
     const backend = createOpenAIBackend({ baseUrls: [s.url], modelName: "m" });
     const types: string[] = [];
-    for await (const ev of streamRollouts({ backend, retriever: createMapRetriever(HITS), examples: [ex("q", "What is the capital of France?")] })) {
+    for await (const ev of streamRollouts({ backend, retriever: createMapRetriever(HITS), examples: [ex("q", "What is the capital of France?")], schedule })) {
       types.push(ev.type === "segment" ? `segment:${ev.segment.kind}` : ev.type);
     }
     expect(types).toEqual(["start", "segment:policy", "search", "segment:tool", "segment:policy", "done"]);
@@ -190,7 +193,7 @@ describe("rollout loop over an OpenAI-compatible server", () => {
       script: ({ question, response }) => searchR1[question][response.split("</information>").length - 1],
     });
     const backend = createOpenAIBackend({ baseUrls: [s.url], modelName: "m" });
-    const [t] = await runRollouts({ backend, retriever: createMapRetriever(HITS), examples: [ex("q", "Where is Paris?")], template: "searchr1" });
+    const [t] = await roll({ backend, retriever: createMapRetriever(HITS), examples: [ex("q", "Where is Paris?")], template: "searchr1" });
     expect(t.response).toBe(
       " <think>x</think>\n<search> capital of France </search>\n\n<information>Doc 1(Title: \"Paris\") Paris is the capital of France.\n" +
         'Doc 2(Title: "France") France is in Europe.</information>\n\n <answer> France </answer><|endoftext|>',

@@ -40,6 +40,11 @@ export interface RolloutOptions {
   batchSize?: number;
   /** Run only these samples (resume): called with the example id and sample index. */
   include?: (exampleId: string, sample: number) => boolean;
+  /**
+   * async (default): each rollout continues as soon as its search returns (no round barrier; best with continuous
+   * batching backends). rounds: lock-step rounds, one backend batch and one retriever call per round.
+   */
+  schedule?: "async" | "rounds";
 }
 
 export type RolloutEvent =
@@ -85,22 +90,25 @@ export async function runRollouts(opts: RolloutOptions): Promise<Trajectory[]> {
 
 /** The loop as a stream of events (segments as they are produced, trajectories as they finish). */
 export async function* streamRollouts(opts: RolloutOptions): AsyncGenerator<RolloutEvent> {
-  const { backend, retriever } = opts;
+  const steps = createSteps(opts);
+  yield* (opts.schedule ?? "async") === "rounds" ? scheduleRounds(opts, steps) : scheduleAsync(opts, steps);
+}
+
+type Steps = ReturnType<typeof createSteps>;
+
+/**
+ * The loop's steps on one rollout, shared by both schedules: start (prompt, ids), the next generation request,
+ * applying a generation (policy segment, mask 1; returns the query when it paused for search), applying a search
+ * (tool segment, mask 0). Every step pushes its events to `events`.
+ */
+function createSteps(opts: RolloutOptions) {
+  const { backend } = opts;
   const template = typeof opts.template === "object" ? opts.template : getTemplate(opts.template ?? "research");
   const n = opts.n ?? 1;
   const maxResponse = opts.maxResponseTokens ?? 8192;
   const maxPrompt = opts.maxPromptTokens ?? 512;
-  const topN = opts.topN ?? 5;
-  const batchSize = opts.batchSize ?? 64;
   const tok = backend.tokenizer;
   const chatTemplate = opts.chatTemplate ?? tok?.chatTemplate;
-
-  // Rollouts are created lazily so a large dataset never lives in memory as states.
-  function* pending(): Generator<{ ex: RolloutExample; k: number }> {
-    for (const ex of opts.examples) for (let k = 0; k < n; k++) if (!opts.include || opts.include(ex.id, k)) yield { ex, k };
-  }
-  const queue = pending();
-  let active: RolloutState[] = [];
   const events: RolloutEvent[] = [];
 
   const finish = (s: RolloutState, reason: FinishReason, error?: string) => {
@@ -130,46 +138,63 @@ export async function* streamRollouts(opts: RolloutOptions): AsyncGenerator<Roll
     events.push({ type: "segment", id: t.id, segment });
   };
 
-  for (;;) {
-    // 0) admit new rollouts up to the batch size
-    while (active.length < batchSize) {
-      const next = queue.next();
-      if (next.done) break;
-      const s = startRollout(next.value.ex, next.value.k);
-      events.push({ type: "start", id: s.t.id, prompt: s.t.prompt });
-      const promptTokens = s.t.promptIds?.length;
-      if (promptTokens !== undefined && promptTokens > maxPrompt) finish(s, "error", `prompt has ${promptTokens} tokens, over maxPromptTokens=${maxPrompt}`);
-      else active.push(s);
-    }
-    yield* events.splice(0);
-    if (active.length === 0) return;
+  return {
+    events,
+    /** Rollouts are created lazily so a large dataset never lives in memory as states. */
+    *pending(): Generator<{ ex: RolloutExample; k: number }> {
+      for (const ex of opts.examples) for (let k = 0; k < n; k++) if (!opts.include || opts.include(ex.id, k)) yield { ex, k };
+    },
 
-    // 1) generate until the stop string, EOS or the budget, for every active rollout
-    const requests: GenerationRequest[] = active.map((s) => ({
-      prompt: s.t.prompt + s.t.response,
-      promptIds: s.contextIds,
-      messages: s.messages,
-      maxTokens: maxResponse - s.responseTokens,
-      stop: template.stop,
-      temperature: opts.temperature ?? 1.0,
-      topP: opts.topP,
-      topK: opts.topK,
-      seed: deriveSeed(opts.seed ?? 0, s.t.id, s.round),
-    }));
-    const t0 = Date.now();
-    const results = await generateIsolated(backend, requests);
-    const genMs = Date.now() - t0;
+    /** 0) a new rollout: prompt and its ids; null when it ended at once (prompt over the limit). */
+    start(ex: RolloutExample, k: number): RolloutState | null {
+      const built = buildPrompt(template, ex.question, { chatTemplate, eosToken: backend.eosText });
+      const promptIds = tok ? (backend.encodePrompt?.(built.text) ?? encodePrompt(tok, built.text)) : undefined; // BOS where wanted
+      const t = {
+        id: `${ex.id}#${k}`,
+        exampleId: ex.id,
+        sample: k,
+        question: ex.question,
+        ...(ex.goldenAnswers ? { goldenAnswers: ex.goldenAnswers } : {}),
+        prompt: built.text,
+        ...(promptIds ? { promptIds, responseIds: [], lossMask: [] } : {}),
+        segments: [],
+        response: "",
+        finishReason: "length" as FinishReason, // set by finish()
+        searches: 0,
+        queries: [],
+        timings: { generateMs: 0, searchMs: 0, totalMs: 0 },
+      } satisfies Trajectory;
+      const s: RolloutState = { t, messages: built.messages, contextIds: promptIds && [...promptIds], responseTokens: 0, startedAt: Date.now(), round: 0, done: false };
+      events.push({ type: "start", id: t.id, prompt: t.prompt });
+      if (promptIds && promptIds.length > maxPrompt) {
+        finish(s, "error", `prompt has ${promptIds.length} tokens, over maxPromptTokens=${maxPrompt}`);
+        return null;
+      }
+      return s;
+    },
 
-    // 2) splice the generated segments, collect the searches of this round
-    const searching: { s: RolloutState; query: string }[] = [];
-    for (let i = 0; i < active.length; i++) {
-      const s = active[i];
-      const r = results[i];
+    /** 1) the request that continues a rollout until the stop string, EOS or the budget. */
+    request(s: RolloutState): GenerationRequest {
+      return {
+        prompt: s.t.prompt + s.t.response,
+        promptIds: s.contextIds,
+        messages: s.messages,
+        maxTokens: maxResponse - s.responseTokens,
+        stop: template.stop,
+        temperature: opts.temperature ?? 1.0,
+        topP: opts.topP,
+        topK: opts.topK,
+        seed: deriveSeed(opts.seed ?? 0, s.t.id, s.round),
+      };
+    },
+
+    /** 2) splice a generated segment (mask 1); the query when the rollout paused for search, else null. */
+    applyGeneration(s: RolloutState, r: GenerationResult | Error, ms: number): string | null {
       s.round++;
-      s.t.timings.generateMs += genMs;
+      s.t.timings.generateMs += ms;
       if (r instanceof Error) {
         finish(s, "error", `generation failed: ${r.message}`);
-        continue;
+        return null;
       }
       const text = normaliseText(r, template.stop, backend.eosText);
       append(s, { kind: "policy", text, tokenIds: r.tokenIds, logprobs: r.logprobs }, 1, r.completionTokens);
@@ -181,60 +206,158 @@ export async function* streamRollouts(opts: RolloutOptions): AsyncGenerator<Roll
         s.t.searches++;
         s.t.queries.push(query);
         events.push({ type: "search", id: s.t.id, query });
-        searching.push({ s, query });
+        return query;
       }
+      return null;
+    },
+
+    /** 3) splice the retrieved passages as tool text (mask 0), tokenized once; cut at the response budget. */
+    applySearch(s: RolloutState, hits: SearchHit[] | Error, ms: number): void {
+      s.t.timings.searchMs += ms;
+      if (hits instanceof Error) return finish(s, "error", `retriever failed: ${hits.message}`);
+      let text = template.formatResult(hits);
+      let ids = s.contextIds ? tok!.encode(text) : undefined;
+      const room = maxResponse - s.responseTokens;
+      if (ids && ids.length > room) {
+        // The response budget is a hard cap (training buffers have that size): cut the tool text at it.
+        // text: the same-length prefix of the formatted text (decoders may add a dummy-prefix space to both)
+        const full = tok!.decode(ids);
+        ids = ids.slice(0, room);
+        const cut = tok!.decode(ids);
+        const extra = full.length - text.length;
+        text = full.endsWith(text) && cut.length >= extra ? text.slice(0, cut.length - extra) : cut;
+      }
+      append(s, { kind: "tool", text, tokenIds: ids }, 0);
+      if (s.responseTokens >= maxResponse) finish(s, "length");
+    },
+  };
+}
+
+/**
+ * Lock-step rounds: every active rollout generates (one backend batch), then every query of the round goes in one
+ * retriever call. Deterministic grouping; a rollout that pauses early waits for the round to end.
+ */
+async function* scheduleRounds(opts: RolloutOptions, st: Steps): AsyncGenerator<RolloutEvent> {
+  const batchSize = opts.batchSize ?? 64;
+  const topN = opts.topN ?? 5;
+  const queue = st.pending();
+  let active: RolloutState[] = [];
+  for (;;) {
+    // 0) admit new rollouts up to the batch size
+    while (active.length < batchSize) {
+      const next = queue.next();
+      if (next.done) break;
+      const s = st.start(next.value.ex, next.value.k);
+      if (s) active.push(s);
     }
-    yield* events.splice(0);
+    yield* st.events.splice(0);
+    if (active.length === 0) return;
+
+    // 1) generate until the stop string, EOS or the budget, for every active rollout
+    const t0 = Date.now();
+    const results = await generateIsolated(opts.backend, active.map((s) => st.request(s)));
+    const genMs = Date.now() - t0;
+
+    // 2) splice the generated segments, collect the searches of this round
+    const searching: { s: RolloutState; query: string }[] = [];
+    active.forEach((s, i) => {
+      const query = st.applyGeneration(s, results[i], genMs);
+      if (query !== null) searching.push({ s, query });
+    });
+    yield* st.events.splice(0);
 
     // 3) one batched retriever call for every query of the round; splice results (loss mask 0)
     if (searching.length) {
       const t1 = Date.now();
-      const hits = await searchIsolated(retriever, searching.map((q) => q.query), topN);
+      const hits = await searchIsolated(opts.retriever, searching.map((q) => q.query), topN);
       const searchMs = Date.now() - t1;
-      searching.forEach(({ s }, i) => {
-        s.t.timings.searchMs += searchMs;
-        const h = hits[i];
-        if (h instanceof Error) return finish(s, "error", `retriever failed: ${h.message}`);
-        let text = template.formatResult(h);
-        let ids = s.contextIds ? tok!.encode(text) : undefined;
-        const room = maxResponse - s.responseTokens;
-        if (ids && ids.length > room) {
-          // The response budget is a hard cap (training buffers have that size): cut the tool text at it.
-          // text: the same-length prefix of the formatted text (decoders may add a dummy-prefix space to both)
-          const full = tok!.decode(ids);
-          ids = ids.slice(0, room);
-          const cut = tok!.decode(ids);
-          const extra = full.length - text.length;
-          text = full.endsWith(text) && cut.length >= extra ? text.slice(0, cut.length - extra) : cut;
-        }
-        append(s, { kind: "tool", text, tokenIds: ids }, 0);
-        if (s.responseTokens >= maxResponse) finish(s, "length");
-      });
-      yield* events.splice(0);
+      searching.forEach(({ s }, i) => st.applySearch(s, hits[i], searchMs));
+      yield* st.events.splice(0);
     }
     active = active.filter((s) => !s.done);
   }
+}
 
-  function startRollout(ex: RolloutExample, k: number): RolloutState {
-    const built = buildPrompt(template, ex.question, { chatTemplate, eosToken: backend.eosText });
-    const promptIds = tok ? (backend.encodePrompt?.(built.text) ?? encodePrompt(tok, built.text)) : undefined; // BOS where wanted
-    const t = {
-      id: `${ex.id}#${k}`,
-      exampleId: ex.id,
-      sample: k,
-      question: ex.question,
-      ...(ex.goldenAnswers ? { goldenAnswers: ex.goldenAnswers } : {}),
-      prompt: built.text,
-      ...(promptIds ? { promptIds, responseIds: [], lossMask: [] } : {}),
-      segments: [],
-      response: "",
-      finishReason: "length" as FinishReason, // set by finish()
-      searches: 0,
-      queries: [],
-      timings: { generateMs: 0, searchMs: 0, totalMs: 0 },
-    } satisfies Trajectory;
-    return { t, messages: built.messages, contextIds: promptIds && [...promptIds], responseTokens: 0, startedAt: Date.now(), round: 0, done: false };
+/**
+ * Asynchronous: up to `batchSize` rollouts run at once, each its own generate → search → generate chain. With a
+ * continuously batched backend (the native engine, vLLM) a rollout back from search rejoins the running batch at
+ * once, so nobody waits for the slowest rollout of a round. Queries that arrive together (the same engine step, or
+ * while a retriever call is in flight) still go in one batched retriever call.
+ */
+async function* scheduleAsync(opts: RolloutOptions, st: Steps): AsyncGenerator<RolloutEvent> {
+  const batchSize = opts.batchSize ?? 64;
+  const search = createSearchBatcher(opts.retriever, opts.topN ?? 5);
+  const queue = st.pending();
+  let wake: (() => void) | null = null;
+  const notify = () => {
+    wake?.();
+    wake = null;
+  };
+  let stopped = false; // the consumer stopped reading: take no new rollouts
+  const runOne = async (s: RolloutState) => {
+    while (!s.done) {
+      const t0 = Date.now();
+      const [r] = await generateIsolated(opts.backend, [st.request(s)]);
+      const query = st.applyGeneration(s, r, Date.now() - t0);
+      notify();
+      if (query === null) continue;
+      const t1 = Date.now();
+      const hits = await search(query);
+      st.applySearch(s, hits, Date.now() - t1);
+      notify();
+    }
+  };
+  const worker = async () => {
+    for (let next = queue.next(); !next.done && !stopped; next = queue.next()) {
+      const s = st.start(next.value.ex, next.value.k);
+      notify();
+      if (s) await runOne(s);
+    }
+  };
+  let finished = false;
+  let failure: unknown;
+  Promise.all(Array.from({ length: batchSize }, worker)).then(
+    () => ((finished = true), notify()),
+    (e) => ((failure = e), notify()),
+  );
+  try {
+    for (;;) {
+      if (st.events.length) {
+        yield* st.events.splice(0);
+        continue;
+      }
+      if (failure) throw failure;
+      if (finished) return;
+      await new Promise<void>((r) => (wake = r));
+    }
+  } finally {
+    stopped = true;
   }
+}
+
+/** Queries arriving together share one retriever call; those arriving while it runs go in the next one. */
+function createSearchBatcher(retriever: Retriever, topN: number): (query: string) => Promise<SearchHit[] | Error> {
+  let waiting: { query: string; done: (h: SearchHit[] | Error) => void }[] = [];
+  let busy = false;
+  const flush = async () => {
+    if (busy) return;
+    busy = true;
+    try {
+      while (waiting.length) {
+        const batch = waiting;
+        waiting = [];
+        const hits = await searchIsolated(retriever, batch.map((w) => w.query), topN);
+        batch.forEach((w, i) => w.done(hits[i]));
+      }
+    } finally {
+      busy = false;
+    }
+  };
+  return (query) =>
+    new Promise((done) => {
+      waiting.push({ query, done });
+      setImmediate(flush); // let rollouts resolved in the same engine step join this call
+    });
 }
 
 /** Chat form of the context: the prompt messages plus the assistant's partial response (continued by the server). */
