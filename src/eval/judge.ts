@@ -8,6 +8,9 @@ import { z } from "zod";
 import { UserError } from "../util/errors.js";
 import type { ChatMessage } from "./prompts.js";
 
+/** The judge server refused us (401/403/404): a configuration error that stops the run instead of failing every item. */
+export class JudgeConfigError extends UserError {}
+
 export const JudgeConfigSchema = z.object({
   baseUrl: z.string().url().describe("OpenAI-compatible base URL ending in /v1 (e.g. https://api.openai.com/v1)"),
   model: z.string().min(1).describe("judge model name as the server knows it (the paper used GPT-4o-mini)"),
@@ -98,7 +101,7 @@ export function createJudge(config: JudgeConfig, fetchImpl: typeof fetch = fetch
     });
     const body = await res.text();
     if ([401, 403, 404].includes(res.status)) {
-      throw new UserError(`judge ${url} answered ${res.status} (check --judge-base-url, --judge-model, OPENAI_API_KEY): ${body.slice(0, 300)}`);
+      throw new JudgeConfigError(`judge ${url} answered ${res.status} (check --judge-base-url, --judge-model, OPENAI_API_KEY): ${body.slice(0, 300)}`);
     }
     if (!res.ok) throw new Error(`HTTP ${res.status}: ${body.slice(0, 200)}`);
     let json: { choices?: { message?: { content?: unknown } }[] };
@@ -124,7 +127,7 @@ export function createJudge(config: JudgeConfig, fetchImpl: typeof fetch = fetch
       try {
         reply = await chat(messages);
       } catch (e) {
-        if (e instanceof UserError) throw e;
+        if (e instanceof JudgeConfigError) throw e;
         lastError = `request failed: ${(e as Error).message}`;
         if (attempt < cfg.maxAttempts) await sleep(250 * 2 ** (attempt - 1));
         continue;

@@ -142,6 +142,19 @@ describe("resumable, concurrent evaluation runs", () => {
     }
   });
 
+  test("a server that fails every request stops the run after 10 items instead of trying them all", async () => {
+    const broken = await startScriptedServer(() => ({ status: 404, text: "model not found" }));
+    const backend = createOpenAIBackend({ baseUrls: [broken.baseUrl], modelName: "nope", retries: 0 });
+    const many = Array.from({ length: 30 }, (_, i) => ({ id: `x${i}`, question: `q${i}`, goldenAnswers: ["a"] }));
+    try {
+      const run = runEval({ method: METHODS["naive-gen"], items: many, dataset: "d", outDir: join(tmp, "broken"), ctx: { ...ctx, backend }, concurrency: 2, quiet: true });
+      await expect(run).rejects.toThrow(/first 1\d items all failed \(first: x0: .*404/);
+      expect(broken.requests.length).toBeLessThan(13);
+    } finally {
+      await broken.close();
+    }
+  });
+
   test("duplicate ids are refused", () => {
     expect(() => selectItems([items[0], items[0]])).toThrow(/duplicate example id "q0"/);
   });

@@ -11,7 +11,7 @@ import { estimateTokens } from "../rollout/loop.js";
 import { UserError } from "../util/errors.js";
 import { appendJsonl, readJsonl, writeFileAtomic, writeJsonAtomic } from "../util/fs.js";
 import { createProgress } from "../util/progress.js";
-import type { Judge } from "./judge.js";
+import { JudgeConfigError, type Judge } from "./judge.js";
 import { summarize, type EvalRecord, type EvalSummary } from "./summary.js";
 import type { EvalItem, Method, MethodContext, MethodOutput } from "./types.js";
 
@@ -47,6 +47,8 @@ export interface EvalRunResult {
 export const PREDICTIONS_FILE = "predictions.jsonl";
 export const SUMMARY_FILE = "summary.json";
 export const RUN_FILE = "run.json";
+/** A run stops early when this many items failed before any succeeded (a misconfigured server, a wrong model name). */
+export const ABORT_AFTER_FAILURES = 10;
 
 /** The stable subset `--limit N` takes: the first N items in file order (FlashRAG's `test_sample_num` without shuffling). */
 export function selectItems<T extends { id: string }>(items: readonly T[], limit?: number): T[] {
@@ -120,6 +122,7 @@ export async function runEval(opts: EvalRunOptions): Promise<EvalRunResult> {
   const failures: { id: string; error: string }[] = [];
   let ran = 0;
   let judged = 0;
+  let succeeded = 0;
   let fatal: unknown;
   const progress = createProgress(`eval ${method.name}`, pending.length, { quiet: opts.quiet });
   const started = Date.now();
@@ -162,9 +165,13 @@ export async function runEval(opts: EvalRunOptions): Promise<EvalRunResult> {
       const item = pending[next++];
       try {
         await processItem(item);
+        succeeded++;
       } catch (e) {
-        if (e instanceof UserError) fatal = e;
+        if (e instanceof JudgeConfigError) fatal = e;
         else failures.push({ id: item.id, error: (e as Error).message ?? String(e) });
+        if (succeeded === 0 && failures.length >= ABORT_AFTER_FAILURES && fatal === undefined) {
+          fatal = new UserError(`stopping: the first ${failures.length} items all failed (first: ${failures[0].id}: ${failures[0].error})`);
+        }
       }
       progress.increment(1, { failed: failures.length });
     }
@@ -177,6 +184,7 @@ export async function runEval(opts: EvalRunOptions): Promise<EvalRunResult> {
   // 3) one line per item, in dataset order (items outside this selection, from a larger earlier run, stay after them)
   const selected = new Set(opts.items.map((it) => it.id));
   const ordered = opts.items.map((it) => records.get(it.id)).filter((r): r is EvalRecord => r !== undefined);
+  for (const r of ordered) r.scores = scoreItem(r.pred, r.goldenAnswers); // current metric code, also for resumed items
   const rest = [...records.values()].filter((r) => !selected.has(r.id));
   if (ordered.length + rest.length > 0) writeFileAtomic(predictionsPath, [...ordered, ...rest].map((r) => JSON.stringify(r) + "\n").join(""));
   if (fatal !== undefined) throw fatal;
