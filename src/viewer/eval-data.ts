@@ -4,7 +4,7 @@
  * as eval/table.ts names them) and the per-item list behind every cell, with a wrong-answer filter and paging.
  */
 import { existsSync, readFileSync, statSync } from "node:fs";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import type { EvalRecord, EvalSummary } from "../eval/summary.js";
 import { benchmarkOf, METHOD_LABELS } from "../eval/table.js";
 import { METHOD_NAMES, type MethodName } from "../eval/types.js";
@@ -60,10 +60,11 @@ export function createEvalReader(): EvalReader {
       const meta = readJson<{ method?: string; dataset?: string; label?: string }>(join(run.dir, "run.json")) ?? {};
       return {
         id: run.id,
-        method: summary?.method ?? meta.method ?? "?",
-        dataset: summary?.dataset ?? meta.dataset ?? "?",
+        // a summary of another writer (e.g. the demo's oracle: em/f1/acc/searches_mean only) is named by its folder
+        method: summary?.method ?? meta.method ?? basename(run.dir),
+        dataset: summary?.dataset ?? meta.dataset ?? "",
         label: summary?.label ?? meta.label ?? "",
-        summary,
+        summary: summary && typeof summary.em === "number" ? summary : null,
       };
     },
     records(run) {
@@ -100,10 +101,11 @@ const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.l
 export function cellOf(info: EvalRunInfo, records: () => EvalRecord[]): EvalCell {
   const s = info.summary;
   if (s) {
+    const searches = s.search?.searchesPerQuestion ?? (s as { searches_mean?: number }).searches_mean;
     return {
-      run: info.id, n: s.n, total: s.total, em: s.em, f1: s.f1, acc: s.acc,
+      run: info.id, n: s.n, total: s.total ?? s.n, em: s.em, f1: s.f1, acc: s.acc,
       ...(s.judge ? { lj: s.judge.accuracy } : {}),
-      ...(s.search ? { searches: s.search.searchesPerQuestion } : {}),
+      ...(typeof searches === "number" ? { searches } : {}),
     };
   }
   const rs = records();
@@ -112,6 +114,9 @@ export function cellOf(info: EvalRunInfo, records: () => EvalRecord[]): EvalCell
 
 /** Methods × datasets: one row per (label, method) in the paper's order, one column per dataset. */
 export function buildEvalTable(infos: EvalRunInfo[], records: (id: string) => EvalRecord[]): EvalTable {
+  // a run that names no dataset (the demo's oracle) joins the one dataset all the others share
+  const named = [...new Set(infos.map((i) => i.dataset).filter(Boolean))];
+  infos = infos.map((i) => (i.dataset ? i : { ...i, dataset: named.length === 1 ? named[0] : "?" }));
   const datasets = [...new Set(infos.map((i) => benchmarkOf(i.dataset)))].sort();
   const labels = [...new Set(infos.map((i) => i.label))].sort();
   const order = (m: string) => ((METHOD_NAMES as readonly string[]).includes(m) ? METHOD_NAMES.indexOf(m as MethodName) : 99);

@@ -14,7 +14,8 @@ import { METRICS, renderCharts } from "./charts.js";
 import { createViewerApp, startViewer } from "./server.js";
 import { writeReport } from "./report.js";
 import { readMetrics, truncateMetrics, writeTrajectories, appendMetrics, createRunDir } from "../train/run.js";
-import { isWrong } from "./eval-data.js";
+import { buildEvalTable, createEvalReader, isWrong } from "./eval-data.js";
+import { main } from "../cli/main.js";
 
 let root: string;
 let app: FastifyInstance;
@@ -143,6 +144,20 @@ describe("viewer API", () => {
     expect((await get("/api/eval/item?run=demo/eval/base-tiny-a&id=zzz")).status).toBe(404);
   });
 
+  it("puts a summary of another writer (the demo's oracle: no method, no dataset) in the table by its folder name", () => {
+    const reader = createEvalReader();
+    const runs = discoverRuns([join(root, "demo")]).filter((r) => r.kind === "eval");
+    const infos = runs.map((r) => reader.info(r));
+    const oracle = { id: "demo/eval/oracle", method: "oracle", dataset: "", label: "", summary: { ...infos[0].summary!, method: undefined, dataset: undefined, total: undefined, search: undefined, searches_mean: 2 } as never };
+    const recs = (id: string) => reader.records(runs.find((r) => r.id === id)!);
+    const one = buildEvalTable([infos[0], oracle], recs); // one dataset: the oracle joins it
+    expect(one.datasets).toEqual(["tiny-a"]);
+    expect(one.rows.map((r) => [r.label, r.method, r.cells[0]?.searches])).toEqual([["", "oracle", 2], ["base", "research", infos[0].summary!.search!.searchesPerQuestion]]);
+    const two = buildEvalTable([...infos, oracle], recs); // two: it gets a column of its own
+    expect(two.datasets).toEqual(["?", "tiny-a", "tiny-b"]);
+    expect(two.rows[0].cells.map((c) => c?.searches ?? null)).toEqual([2, null, null]);
+  });
+
   it("pages 10,000 trajectories quickly (file parsed once, then cached)", async () => {
     const dir = join(root, "big");
     createRunDir(dir, {});
@@ -183,6 +198,27 @@ describe("viewer API", () => {
       expect(((await res.json()) as { version: string }).version).toContain("demo/train:3:3");
     } finally {
       await v.close();
+    }
+  });
+});
+
+describe("CLI", () => {
+  it("research report writes the file; research view rejects a bad port", async () => {
+    const err: string[] = [];
+    const write = process.stderr.write.bind(process.stderr);
+    process.stderr.write = ((s: string) => (err.push(String(s)), true)) as typeof process.stderr.write;
+    try {
+      await main(["node", "research", "report", join(root, "demo"), "--out", join(root, "cli", "r.html"), "--trajectories", "1"]);
+      expect(existsSync(join(root, "cli", "r.html"))).toBe(true);
+      expect(existsSync(join(root, "cli", "r-plots", "searches.svg"))).toBe(true);
+      await main(["node", "research", "view", join(root, "demo"), "--port", "x"]);
+      expect(process.exitCode).toBe(1);
+      expect(err.join("")).toContain('error: --port: expected an integer 0..65535, got "x"');
+      await main(["node", "research", "report", join(root, "missing"), "--out", join(root, "cli", "m.html")]);
+      expect(err.join("")).toMatch(/error: not a directory: .*missing/);
+    } finally {
+      process.stderr.write = write;
+      process.exitCode = 0;
     }
   });
 });
