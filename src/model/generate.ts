@@ -105,7 +105,7 @@ export function createEngine(model: LoadedModel, opts: EngineOptions = {}): Engi
 
   /** After appending a token: the finish reason, or null to continue. Updates slot.text. */
   const check = (s: Slot, id: number): GenerationResult["finishReason"] | null => {
-    if (eosIds.has(id)) return "eos";
+    if (eosIds.has(id) && !s.req.ignoreEos) return "eos";
     const stops = s.req.stop.filter((x) => x.length > 0);
     if (stops.length) {
       const prevLen = s.text.length;

@@ -5,8 +5,13 @@
  * so every linear layer is a single batched matmul; only attention is per sequence.
  */
 import { UserError } from "../util/errors.js";
+import { loadSgemm } from "../tensor/blas.js";
 import type { ModelConfig } from "./config.js";
 import type { WeightMap } from "./weights.js";
+
+/** OpenBLAS cblas_sgemm through koffi when present (5–20× the JS loop by measurement); RESEARCH_BLAS=0 turns it off. */
+const sgemm = await loadSgemm();
+export const matmulBackend: "openblas" | "js" = sgemm ? "openblas" : "js";
 
 /** Packed weights of one decoder layer; linear weights are (out, in) row-major as in PyTorch. */
 interface LayerWeights {
@@ -63,8 +68,15 @@ export function dimsOf(c: ModelConfig): Dims {
   };
 }
 
-/** y (N, O) = x (N, I) · Wᵀ (+ b), W (O, I). Four rows share each weight load; W is walked in cache-sized blocks. */
+/** y (N, O) = x (N, I) · Wᵀ (+ b), W (O, I): OpenBLAS sgemm when available, else the JS loop. */
 export function matmulT(y: Float32Array, x: Float32Array, w: Float32Array, b: Float32Array | null, N: number, I: number, O: number): void {
+  if (!sgemm) return matmulTLoop(y, x, w, b, N, I, O);
+  if (b) for (let n = 0; n < N; n++) y.set(b, n * O);
+  sgemm(101 /* row major */, 111 /* x as is */, 112 /* Wᵀ */, N, O, I, 1, x, I, w, I, b ? 1 : 0, y, O);
+}
+
+/** The JS loop: four rows share each weight load; W is walked in cache-sized blocks. */
+export function matmulTLoop(y: Float32Array, x: Float32Array, w: Float32Array, b: Float32Array | null, N: number, I: number, O: number): void {
   const OB = Math.max(8, Math.min(O, Math.floor(16384 / I))); // ~64 KB of W per block
   for (let o0 = 0; o0 < O; o0 += OB) {
     const o1 = Math.min(O, o0 + OB);

@@ -87,3 +87,22 @@ describe("OpenAI-compatible model server", () => {
     expect(noMsgs.json.error.param).toBe("messages");
   });
 });
+
+describe("vLLM extensions used by the rollout's OpenAI backend", () => {
+  test("return_tokens_as_token_ids, stop_reason, and continue_final_message", async () => {
+    const { json } = await post(stories, "/v1/completions", {
+      prompt: [1, 403, 407], max_tokens: 30, temperature: 0, logprobs: 1, return_tokens_as_token_ids: true, stop: ["Lily"], skip_special_tokens: false,
+    });
+    const [native] = await stories.engine.generate([{ prompt: "", promptIds: [1, 403, 407], maxTokens: 30, stop: ["Lily"], temperature: 0 }]);
+    expect(json.choices[0].logprobs.tokens).toEqual(native.tokenIds!.map((id) => `token_id:${id}`));
+    expect(json.choices[0].stop_reason).toBe(native.finishReason === "stop" ? "Lily" : null);
+    const partial = "the cat";
+    const c = await post(qwen, "/v1/chat/completions", {
+      messages: [{ role: "user", content: "hi" }, { role: "assistant", content: partial }],
+      continue_final_message: true, add_generation_prompt: false, max_tokens: 8, temperature: 0, return_token_ids: true,
+    });
+    const prompt = `<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n${partial}`;
+    const [cont] = await qwen.engine.generate([{ prompt, maxTokens: 8, stop: [], temperature: 0 }]);
+    expect(c.json.choices[0].token_ids).toEqual(cont.tokenIds);
+  });
+});

@@ -41,8 +41,12 @@ const common = {
   seed: z.number().int().nullish(),
   stream: z.literal(false).nullish(),
   user: z.string().optional(),
-  /** Non-standard (as vLLM): return the generated token ids per choice. */
+  /** Non-standard: return the generated token ids per choice. */
   return_token_ids: z.boolean().optional(),
+  /** vLLM: logprobs.tokens as "token_id:N", so clients get exact ids. */
+  return_tokens_as_token_ids: z.boolean().optional(),
+  /** vLLM: accepted; special tokens other than the final EOS are always kept in the text. */
+  skip_special_tokens: z.boolean().optional(),
 };
 const CompletionBody = z.object({
   ...common,
@@ -54,6 +58,9 @@ const ChatBody = z.object({
   ...common,
   messages: z.array(z.object({ role: z.string(), content: z.string() })).min(1),
   max_completion_tokens: z.number().int().min(0).nullish(),
+  /** vLLM / SGLang: continue the final (assistant) message instead of opening a new turn. */
+  continue_final_message: z.boolean().optional(),
+  add_generation_prompt: z.boolean().optional(),
   logprobs: z.boolean().nullish(),
   top_logprobs: z.number().int().min(0).max(0).nullish(),
 });
@@ -128,7 +135,9 @@ export async function startModelServer(opts: ModelServerOptions): Promise<ModelS
     return { results, usage: { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens } };
   };
   const finishReason = (r: GenerationResult) => (r.finishReason === "length" ? "length" : "stop");
-  const tokenTexts = (ids: number[]) => ids.map((id) => engine.tokenizer.decode([id]));
+  /** vLLM's stop_reason: the matched stop string, null otherwise. */
+  const stopReason = (r: GenerationResult) => (r.finishReason === "stop" ? (r.stopString ?? null) : null);
+  const tokenTexts = (ids: number[], asIds?: boolean) => ids.map((id) => (asIds ? `token_id:${id}` : engine.tokenizer.decode([id])));
 
   app.post("/v1/completions", async (request, reply) => {
     const parsed = CompletionBody.safeParse(request.body ?? {});
@@ -152,7 +161,7 @@ export async function startModelServer(opts: ModelServerOptions): Promise<ModelS
       choices: out.results.map((r, index) => {
         const text = openAiText(r, engine);
         let offset = 0;
-        const tokens = tokenTexts(r.tokenIds!);
+        const tokens = tokenTexts(r.tokenIds!, body.return_tokens_as_token_ids);
         return {
           index,
           text,
@@ -160,6 +169,7 @@ export async function startModelServer(opts: ModelServerOptions): Promise<ModelS
             ? { tokens, token_logprobs: r.logprobs, top_logprobs: null, text_offset: tokens.map((t) => ((offset += t.length), offset - t.length)) }
             : null,
           finish_reason: finishReason(r),
+          stop_reason: stopReason(r),
           ...(body.return_token_ids ? { token_ids: r.tokenIds } : {}),
         };
       }),
@@ -173,10 +183,20 @@ export async function startModelServer(opts: ModelServerOptions): Promise<ModelS
     const body = parsed.data;
     if (!engine.tokenizer.chatTemplate) return badRequest(reply, "messages: this model has no chat template; use /v1/completions");
     let prompt: string;
+    const last = body.messages[body.messages.length - 1];
+    const cont = body.continue_final_message === true;
+    if (cont && last.role !== "assistant") return badRequest(reply, "continue_final_message: the last message must be the assistant's");
+    if (cont && body.add_generation_prompt) return badRequest(reply, "add_generation_prompt: cannot be combined with continue_final_message");
     try {
-      prompt = renderChat(engine.tokenizer, body.messages);
+      prompt = renderChat(engine.tokenizer, body.messages, cont ? false : (body.add_generation_prompt ?? true));
     } catch (e) {
       return badRequest(reply, `messages: ${(e as Error).message}`);
+    }
+    if (cont) {
+      // As vLLM: cut the rendered chat right after the final message's content (drop its end-of-turn marker).
+      const at = prompt.lastIndexOf(last.content);
+      if (at === -1) return badRequest(reply, "continue_final_message: the template does not render the final message verbatim");
+      prompt = prompt.slice(0, at + last.content.length);
     }
     const ids = engine.tokenizer.encode(prompt);
     const out = await run(reply, [ids.length ? ids : encodePrompt(engine.tokenizer, "")], body, body.max_completion_tokens ?? body.max_tokens ?? Math.min(maxTokensLimit, ctx - ids.length));
@@ -193,6 +213,7 @@ export async function startModelServer(opts: ModelServerOptions): Promise<ModelS
           ? { content: r.tokenIds!.map((id, i) => ({ token: engine.tokenizer.decode([id]), logprob: r.logprobs![i], bytes: [...Buffer.from(engine.tokenizer.decode([id]))], top_logprobs: [] })) }
           : null,
         finish_reason: finishReason(r),
+        stop_reason: stopReason(r),
         ...(body.return_token_ids ? { token_ids: r.tokenIds } : {}),
       })),
       usage: out.usage,
