@@ -27,6 +27,8 @@ interface StepResult {
   backend: string;
   msPerStep: number;
   params: number;
+  /** Peak bytes of live tensors during one train step (tf.profile), weights, grads and AdamW moments included. */
+  peakBytes: number;
   heapBytes: number;
   rssBytes: number;
 }
@@ -67,11 +69,15 @@ async function child(cfg: StepConfig): Promise<void> {
     times.push(performance.now() - t);
   }
   times.sort((a, b) => a - b);
+  const prof = await tf.profile(() => {
+    trainStep(model, opt, batch);
+  });
   const backend = tf.backend() as unknown as { wasm?: { HEAPU8: Uint8Array } };
   const result: StepResult = {
     backend: `${info.name} (${info.details.join(", ")})`,
     msPerStep: times[Math.floor(times.length / 2)],
     params: model.numParams(),
+    peakBytes: prof.peakBytes,
     heapBytes: backend.wasm ? backend.wasm.HEAPU8.buffer.byteLength : process.memoryUsage().rss,
     rssBytes: process.memoryUsage().rss,
   };
@@ -108,7 +114,7 @@ export async function main(): Promise<void> {
   // Memory: two model sizes at a small token batch; the slope is the per-parameter cost (weights, grads, 2 moments).
   const small = runChild({ ...REFERENCE, batch: 1, seq: 32, steps: 2, warmup: 1 });
   const large = runChild({ ...REFERENCE, vocab: 4096, dim: 384, layers: 6, heads: 6, ffn: 1024, batch: 1, seq: 32, steps: 2, warmup: 1 });
-  const bytesPerParam = (large.heapBytes - small.heapBytes) / (large.params - small.params);
+  const bytesPerParam = (large.peakBytes - small.peakBytes) / (large.params - small.params);
 
   const rows: Array<[string, string, string]> = [
     ["tfjs " + blas.backend, blas.msPerStep.toFixed(0), "error" in torch ? "-" : (blas.msPerStep / torch.ms_per_step).toFixed(2) + "×"],
@@ -119,8 +125,8 @@ export async function main(): Promise<void> {
   console.log("engine".padEnd(60) + "ms/step".padStart(10) + "vs torch".padStart(10));
   for (const [a, b, c] of rows) console.log(a.padEnd(60) + b.padStart(10) + c.padStart(10));
   console.log(
-    `peak training memory: ${(bytesPerParam).toFixed(1)} bytes/param (wasm heap, ${small.params} → ${large.params} params); ` +
-      `reference step heap ${(blas.heapBytes / 2 ** 20).toFixed(0)} MiB`,
+    `peak training memory: ${bytesPerParam.toFixed(1)} bytes/param (peak live tensors, ${small.params} → ${large.params} params, ` +
+      `batch 1 × seq 32); reference step: peak ${(blas.peakBytes / 2 ** 20).toFixed(0)} MiB, wasm heap ${(blas.heapBytes / 2 ** 20).toFixed(0)} MiB`,
   );
   const result = { config: REFERENCE, blas, wasmOnly, torch, memory: { small, large, bytesPerParam }, at: new Date().toISOString() };
   mkdirSync(join(here, "results"), { recursive: true });

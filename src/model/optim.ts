@@ -6,6 +6,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { z } from "zod";
 import type { WeightMap } from "./weights.js";
+import { fusedAdamW } from "../tensor/adamw-kernel.js";
 
 /** Parameters or gradients keyed by the model's stable parameter names (TrainableModel.params keys). */
 export type NamedTensors<T extends tf.Tensor = tf.Tensor> = Map<string, T>;
@@ -130,8 +131,17 @@ export function createAdamW(params: NamedTensors<tf.Variable>, config: Partial<A
         if (!tf.util.arraysEqual(p.shape, g.shape)) throw new Error(`AdamW: gradient ${key} has shape [${g.shape}], param [${p.shape}]`);
         const mk = moment(m, key);
         const vk = moment(v, key);
+        const decay = cfg.decayOn === "all" || p.rank >= 2 ? cfg.weightDecay : 0;
+        const fused = fusedAdamW(p, g, mk, vk, { lr, beta1: cfg.beta1, beta2: cfg.beta2, eps: cfg.eps, decay, bc1, bc2 });
+        if (fused) {
+          const [pNew, mNew, vNew] = fused;
+          p.assign(pNew);
+          mk.assign(mNew);
+          vk.assign(vNew);
+          tf.dispose(fused);
+          continue;
+        }
         tf.tidy(() => {
-          const decay = cfg.decayOn === "all" || p.rank >= 2 ? cfg.weightDecay : 0;
           const mNew = mk.mul(cfg.beta1).add(g.mul(1 - cfg.beta1)); // m ← β1·m + (1−β1)·g
           const vNew = vk.mul(cfg.beta2).add(g.square().mul(1 - cfg.beta2)); // v ← β2·v + (1−β2)·g²
           const denom = vNew.sqrt().div(Math.sqrt(bc2)).add(cfg.eps); // √v̂ + ε

@@ -7,13 +7,15 @@
  *                transposes are folded into sgemm instead).
  * Kernels added to wasm:
  *   UnsortedSegmentSum  missing on wasm, needed by the gradient of `gather` (embedding lookups).
- *   Slice, SplitV, GatherV2, Transpose  faster JS versions (tensor/kernels.ts).
+ *   Slice, SplitV, GatherV2  faster JS versions (tensor/kernels.ts).
+ *   ResearchAdamW  the fused AdamW update (tensor/adamw-kernel.ts).
  *   BatchMatMul  OpenBLAS sgemm when available (tensor/blas.ts).
  */
 import * as tf from "@tensorflow/tfjs";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
 import { installBlasMatMul } from "./blas.js";
 import { installDataKernels } from "./kernels.js";
+import { installAdamWKernel } from "./adamw-kernel.js";
 
 /** True when the active BatchMatMul kernel handles transpose flags at full speed (BLAS), so grads keep them. */
 let transposeIsFree = false;
@@ -58,7 +60,10 @@ export async function installWasmKernels(): Promise<string[]> {
   if (!tf.getKernel(tf.UnsortedSegmentSum, "wasm")) {
     tf.registerKernel({ kernelName: tf.UnsortedSegmentSum, backendName: "wasm", kernelFunc: unsortedSegmentSumWasm });
   }
-  if (process.env.RESEARCH_JS_KERNELS !== "0") installDataKernels();
+  if (process.env.RESEARCH_JS_KERNELS !== "0") {
+    installDataKernels();
+    installAdamWKernel();
+  }
   const blas = await installBlasMatMul();
   transposeIsFree = blas !== undefined;
   kernelsInstalled = [blas ? `blas=${blas}` : "blas=none (wasm matmul)"];
