@@ -165,20 +165,24 @@ export function searchBm25(ix: Bm25Index, terms: string[], k: number, scratch: B
   return out;
 }
 
-/** Reference: score every document for every query term (same term order and float operations), sort, cut. */
-export function searchBm25Exhaustive(ix: Bm25Index, terms: string[], k: number): ScoredDoc[] {
+/**
+ * Reference: score every posting of every query term into a dense accumulator (same term order and float
+ * operations as `searchBm25`), then select the top k. No cutoff: the cost is the sum of the terms' df.
+ */
+export function searchBm25Exhaustive(ix: Bm25Index, terms: string[], k: number, scratch?: Bm25Scratch): ScoredDoc[] {
   const plan = planQuery(ix, terms);
-  const scores = new Float64Array(ix.meta.numDocs);
+  const { acc, touched } = scratch ?? createScratch(ix.meta.numDocs);
   const k1p1 = ix.meta.k1 + 1;
+  let n = 0;
   for (const q of plan) {
     const w = q.weight * k1p1;
     for (let p = ix.offsets[q.id]; p < ix.offsets[q.id + 1]; p++) {
       const d = ix.postDocs[p];
-      scores[d] += (w * ix.postTfs[p]) / (ix.postTfs[p] + ix.docNorm[d]);
+      if (acc[d] === 0) touched[n++] = d;
+      acc[d] += (w * ix.postTfs[p]) / (ix.postTfs[p] + ix.docNorm[d]);
     }
   }
-  const all: ScoredDoc[] = [];
-  scores.forEach((score, doc) => { if (score > 0) all.push({ doc, score }); });
-  all.sort((a, b) => b.score - a.score || a.doc - b.doc);
-  return all.slice(0, k);
+  const out = k > 0 ? topK(acc, touched, n, k) : [];
+  for (let i = 0; i < n; i++) acc[touched[i]] = 0;
+  return out;
 }

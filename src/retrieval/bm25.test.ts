@@ -125,6 +125,18 @@ describe("bm25 scoring", () => {
     }
   });
 
+  test("the indexing fast path (addText) builds exactly what the analyzer path builds", () => {
+    const fast = new Bm25Builder({ k1: 0.9, b: 0.4 }, "test");
+    const extra = ["Ünïcödé Straße ÉCOLE école 𝐀𝐁 🙂 km² x\u0301y", "THE The the tHe", ""];
+    for (const d of [...wikiDocs, ...extra]) fast.addText(d);
+    const a = fast.finish();
+    const b = build([...wikiDocs, ...extra]);
+    const sorted = (ix: Bm25Index) => ix.terms.map((t, id) => [t, Array.from(ix.postDocs.subarray(ix.offsets[id], ix.offsets[id + 1])), Array.from(ix.postTfs.subarray(ix.offsets[id], ix.offsets[id + 1]))]).sort((x, y) => (x[0] < y[0] ? -1 : 1));
+    expect(a.meta).toEqual(b.meta);
+    expect(Array.from(a.docLen)).toEqual(Array.from(b.docLen));
+    expect(sorted(a)).toEqual(sorted(b));
+  });
+
   test("an empty corpus builds and answers nothing", () => {
     const ix = build([]);
     expect(ix.meta.numDocs).toBe(0);

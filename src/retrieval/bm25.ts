@@ -12,6 +12,8 @@ import { join } from "node:path";
 import { z } from "zod";
 import { UserError } from "../util/errors.js";
 import { writeFileAtomic, writeJsonAtomic } from "../util/fs.js";
+import { TermDictionary } from "./term-dictionary.js";
+import { createAnalyzer, type Analyzer } from "./tokenize.js";
 
 export const Bm25ParamsSchema = z.object({
   k1: z.number().min(0).max(10).default(0.9).describe("term-frequency saturation (Pyserini/Anserini default 0.9)"),
@@ -116,64 +118,69 @@ class ChunkedU32 {
  * (doc, term) pair while streaming, then the final flat buffer.
  */
 export class Bm25Builder {
-  private termIds = new Map<string, number>();
-  private terms: string[] = [];
+  readonly dict: TermDictionary;
   private df = new Uint32Array(1024);
-  /** Doc-major (term id << 8 | min(tf, 255)) pairs; a doc's pairs are followed by nothing (lengths in docLens). */
-  private pairs = new ChunkedU32();
+  /** Doc-major (term id, tf) pairs; docPairs[d] says how many belong to doc d. */
+  private pairTf = new ChunkedU32();
   private pairTerm = new ChunkedU32();
   private docLens = new ChunkedU32();
   private docPairs = new ChunkedU32();
   private totalLen = 0;
-  private scratch = new Int32Array(1024);
+  private tf = new Uint32Array(1024); // per term, within the current doc
+  private seen: number[] = [];
 
-  constructor(readonly params: Bm25Params, readonly analyzer: string) {}
+  constructor(readonly params: Bm25Params, readonly analyzer: string, termAnalyzer: Analyzer = createAnalyzer()) {
+    this.dict = new TermDictionary(termAnalyzer);
+  }
 
   get numDocs(): number {
     return this.docLens.length;
   }
 
+  /** Add the next document from its raw text (the fast path: analysis without per-token strings). */
+  addText(text: string): void {
+    this.addIds(this.dict.map(text));
+  }
+
   /** Add the next document given its analyzed terms. */
   add(docTerms: string[]): void {
-    const n = docTerms.length;
-    if (this.scratch.length < n) this.scratch = new Int32Array(n * 2);
-    const ids = this.scratch.subarray(0, n);
-    for (let i = 0; i < n; i++) {
-      const t = docTerms[i];
-      let id = this.termIds.get(t);
-      if (id === undefined) {
-        id = this.terms.length;
-        this.termIds.set(t, id);
-        this.terms.push(t);
-        if (id >= this.df.length) {
-          const g = new Uint32Array(this.df.length * 2);
-          g.set(this.df);
-          this.df = g;
-        }
-      }
-      ids[i] = id;
+    this.addIds(Int32Array.from(docTerms, (t) => this.dict.idOfTerm(t)));
+  }
+
+  /** Add the next document given term ids from `this.dict`. */
+  addIds(ids: Int32Array): void {
+    const numTerms = this.dict.terms.length;
+    if (numTerms > this.df.length) {
+      const n = Math.max(numTerms, this.df.length * 2);
+      const df = new Uint32Array(n);
+      df.set(this.df);
+      this.df = df;
+      const tf = new Uint32Array(n);
+      tf.set(this.tf);
+      this.tf = tf;
     }
-    ids.sort();
-    let distinct = 0;
-    for (let i = 0; i < n; ) {
-      let j = i + 1;
-      while (j < n && ids[j] === ids[i]) j++;
-      this.pairTerm.push(ids[i]);
-      this.pairs.push(Math.min(j - i, 255));
-      this.df[ids[i]]++;
-      distinct++;
-      i = j;
+    const seen = this.seen;
+    seen.length = 0;
+    for (let i = 0; i < ids.length; i++) {
+      const t = ids[i];
+      if (this.tf[t]++ === 0) seen.push(t);
     }
-    this.docPairs.push(distinct);
-    this.docLens.push(n);
-    this.totalLen += n;
+    for (const t of seen) {
+      this.pairTerm.push(t);
+      this.pairTf.push(Math.min(this.tf[t], 255));
+      this.df[t]++;
+      this.tf[t] = 0;
+    }
+    this.docPairs.push(seen.length);
+    this.docLens.push(ids.length);
+    this.totalLen += ids.length;
   }
 
   /** Lay out the final index (term-major postings, bounds) in one buffer. */
   finish(): Bm25Index {
     const numDocs = this.numDocs;
-    const numTerms = this.terms.length;
-    const numPostings = this.pairs.length;
+    const numTerms = this.dict.terms.length;
+    const numPostings = this.pairTf.length;
     const meta: Bm25Meta = {
       format: BM25_FORMAT,
       k1: this.params.k1,
@@ -196,7 +203,7 @@ export class Bm25Builder {
     const cursor = offsets.slice(0, numTerms);
     // Walk the doc-major pairs in doc order: each term's postings come out sorted by doc id.
     const termIt = this.pairTerm.each();
-    const tfIt = this.pairs.each();
+    const tfIt = this.pairTf.each();
     let tChunk = termIt.next().value as Uint32Array;
     let fChunk = tfIt.next().value as Uint32Array;
     let ci = 0;
@@ -216,7 +223,7 @@ export class Bm25Builder {
         }
       }
     }
-    const ix = viewsOf(meta, this.terms, buffer);
+    const ix = viewsOf(meta, this.dict.terms, buffer);
     computeBounds(ix);
     return ix;
   }

@@ -18,9 +18,18 @@ export interface Embedder {
 
 export const EMBEDDERS = ["use-lite"] as const;
 
-export async function createEmbedder(name: string): Promise<Embedder> {
-  if (name === "use-lite") return (await import("./use-lite.js")).createUseLiteEmbedder();
-  throw new UserError(`unknown embedder ${JSON.stringify(name)}; available: ${EMBEDDERS.join(", ")}`);
+/** Loaded models, shared by every index opened in this thread (a model is read-only once loaded). */
+const loaded = new Map<string, Promise<Embedder>>();
+
+export function createEmbedder(name: string): Promise<Embedder> {
+  let e = loaded.get(name);
+  if (!e) {
+    if (name === "use-lite") e = import("./use-lite.js").then((m) => m.createUseLiteEmbedder());
+    else return Promise.reject(new UserError(`unknown embedder ${JSON.stringify(name)}; available: ${EMBEDDERS.join(", ")}`));
+    e.catch(() => loaded.delete(name));
+    loaded.set(name, e);
+  }
+  return e;
 }
 
 const META = "dense.json";

@@ -60,8 +60,7 @@ export async function buildIndex(opts: BuildOptions): Promise<BuildStats> {
   mkdirSync(tmp, { recursive: true });
   try {
     const params = Bm25ParamsSchema.parse(opts.bm25 ?? {});
-    const analyzer = createAnalyzer({ stem: true });
-    const builder = new Bm25Builder(params, ANALYZER);
+    const builder = new Bm25Builder(params, ANALYZER, createAnalyzer({ stem: true }));
     const store = createDocStore(tmp);
     let dense: DenseWriter | undefined;
     let embedderName: string | undefined;
@@ -93,7 +92,7 @@ export async function buildIndex(opts: BuildOptions): Promise<BuildStats> {
         skip(line, `id: duplicate id ${JSON.stringify(passage.id)}`);
         continue;
       }
-      builder.add(analyzer.terms(passage.contents));
+      builder.addText(passage.contents);
       bytes += Buffer.byteLength(passage.contents) + passage.id.length + 24;
       if ((builder.numDocs & 1023) === 0) bar.update(Math.min(bytes, size));
       if (dense) {

@@ -35,6 +35,8 @@ function isTokenUnit(text: string, i: number): boolean {
 export interface Analyzer {
   /** Terms of `text` in order (with repeats). */
   terms(text: string): string[];
+  /** The term of one surface word ("" when it normalizes to nothing). */
+  term(word: string): string;
 }
 
 /** An analyzer with a bounded cache from surface word to term (each distinct word is normalized once). */
@@ -55,6 +57,7 @@ export function createAnalyzer(opts: { stem?: boolean; cacheSize?: number } = {}
     return t;
   };
   return {
+    term: termOf,
     terms(text: string): string[] {
       const out: string[] = [];
       const n = text.length;
@@ -83,4 +86,14 @@ export function createAnalyzer(opts: { stem?: boolean; cacheSize?: number } = {}
       return out;
     },
   };
+}
+
+/** Whether UTF-16 unit c (not a surrogate) is a token character. */
+export function isTokenCode(c: number): boolean {
+  let k = charClass[c];
+  if (k === 0) {
+    k = TOKEN_CHAR.test(String.fromCharCode(c)) ? 1 : 2;
+    charClass[c] = k;
+  }
+  return k === 1;
 }

@@ -10,6 +10,9 @@ import { UserError } from "../util/errors.js";
 import type { Embedder } from "./dense.js";
 
 const SEP = "\u2581";
+/** Input cut: passages are embedded from their first 256 pieces (cost grows with length; FlashRAG cuts E5 at 256/512). */
+const MAX_PIECES = 256;
+const MAX_CHARS = 4096;
 const RESERVED = 6; // unk, <s>, </s> and three user symbols: never produced by the lattice
 
 /** SentencePiece unigram segmentation (Viterbi over the pieces' log-probabilities), as USE lite expects. */
@@ -110,7 +113,7 @@ export async function createUseLiteEmbedder(): Promise<Embedder> {
     dim,
     async embed(texts) {
       const enc = texts.map((t) => {
-        const ids = tokenizer.encode(t);
+        const ids = tokenizer.encode(t.slice(0, MAX_CHARS)).slice(0, MAX_PIECES);
         return ids.length ? ids : [0];
       });
       const indices: number[] = [];

@@ -24,14 +24,15 @@ export function register(program: Command): void {
       if (o.mode && !["bm25", "dense", "hybrid"].includes(o.mode)) throw new UserError(`--mode: expected bm25, dense or hybrid, got ${o.mode}`);
       if (!["research", "search-r1"].includes(o.api)) throw new UserError(`--api: expected research or search-r1, got ${o.api}`);
       const { openRetriever } = await import("../../retrieval/index.js");
+      const { parseContents } = await import("../../retrieval/corpus.js");
       const r = await openRetriever({ index: o.index, url: o.url, api: o.api as "research", mode: o.mode as "bm25" | undefined });
       try {
         const [hits] = await r.search([words.join(" ")], o.topK);
         hits.forEach((h, i) => {
           if (o.json) process.stdout.write(JSON.stringify({ rank: i + 1, id: h.id, score: h.score, contents: h.contents }) + "\n");
           else {
-            const [title, ...rest] = h.contents.split("\n");
-            process.stdout.write(`${i + 1}. [${h.id}] ${title}  (score ${h.score.toFixed(3)})\n   ${rest.join(" ").slice(0, 240)}\n`);
+            const { title, text } = parseContents(h.contents);
+            process.stdout.write(`${i + 1}. [${h.id}] ${title}  (score ${h.score.toFixed(3)})\n   ${text.replace(/\s+/g, " ").slice(0, 240)}\n`);
           }
         });
         if (!hits.length && !o.json) process.stdout.write("no passage shares a word with the query\n");
