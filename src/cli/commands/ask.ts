@@ -42,6 +42,7 @@ Examples:
       for await (const ev of events) {
         if (flags.json) {
           if (ev.type === "done") process.stdout.write(JSON.stringify(withAnswer(ev.trajectory), null, 2) + "\n");
+          if (ev.type === "done" && ev.trajectory.finishReason === "error") process.exitCode = 1;
           continue;
         }
         if (ev.type === "start") process.stdout.write(pc.dim(ev.prompt));
@@ -49,7 +50,10 @@ Examples:
         else if (ev.type === "done") {
           const t = withAnswer(ev.trajectory);
           process.stdout.write("\n\n");
-          if (t.error) process.stdout.write(pc.red(`error: ${t.error}\n`));
+          if (t.error) {
+            process.stdout.write(pc.red(`error: ${t.error}\n`));
+            process.exitCode = 1;
+          }
           process.stdout.write(`${pc.bold("answer:")} ${t.answer === null || t.answer === undefined ? pc.red("(none)") : pc.bold(pc.green(t.answer))}\n`);
           const secs = (t.timings.totalMs / 1000).toFixed(1);
           process.stdout.write(pc.dim(`${t.searches} search${t.searches === 1 ? "" : "es"}, finish: ${t.finishReason}, ${secs} s\n`));

@@ -76,7 +76,8 @@ export const RolloutConfigSchema = z.object({
   maxPromptTokens: z.coerce.number().int().positive().default(512).describe("prompt limit (ReSearch: 512)"),
   maxSearches: z.coerce.number().int().min(0).optional().describe("cap on searches per rollout (paper: none)"),
   seed: z.coerce.number().int().default(0).describe("sampling seed (per rollout and round)"),
-  batchSize: z.coerce.number().int().positive().default(64).describe("rollouts generated together per round"),
+  batchSize: z.coerce.number().int().positive().default(64).describe("rollouts in flight at once"),
+  schedule: z.enum(["async", "rounds"]).default("async").describe("async: a rollout continues as soon as its search returns; rounds: lock-step rounds"),
 });
 export type RolloutConfig = z.input<typeof RolloutConfigSchema>;
 
@@ -128,7 +129,8 @@ export function addRolloutOptions(cmd: Command, defaults: { temperature?: string
     .option("--max-prompt-tokens <n>", "longest prompt", "512")
     .option("--max-searches <n>", "cap on searches per rollout (default: none)")
     .option("--seed <n>", "sampling seed", "0")
-    .option("--batch-size <n>", "rollouts generated together per round", "64");
+    .option("--batch-size <n>", "rollouts in flight at once", "64")
+    .option("--schedule <s>", "async (continue as each search returns) | rounds (lock-step rounds)", "async");
 }
 
 type Flags = Record<string, unknown>;
@@ -170,6 +172,7 @@ export function rolloutConfigFromFlags(f: Flags): z.output<typeof RolloutConfigS
     maxSearches: f.maxSearches,
     seed: f.seed,
     batchSize: f.batchSize,
+    schedule: f.schedule,
   });
 }
 
