@@ -166,7 +166,7 @@ export async function createViewerApp(dirs: string[]): Promise<FastifyInstance> 
   app.get("/api/steps", (req) => {
     const q = parse(z.object({ run: z.string() }), req.query);
     const r = find(q.run, "train");
-    return { steps: train.steps(r.dir).map((s) => ({ step: s.step, count: train.trajectories(r.dir, s.step).length })) };
+    return { steps: train.steps(r.dir).map((s) => ({ step: s.step, count: train.count(r.dir, s.step) })) };
   });
 
   app.get("/api/groups", (req) => {

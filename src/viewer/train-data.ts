@@ -9,6 +9,8 @@ import { join } from "node:path";
 import type { Trajectory } from "../rollout/types.js";
 import { InputError } from "../util/errors.js";
 
+const stepPath = (dir: string, step: number) => join(dir, "trajectories", `step-${String(step).padStart(6, "0")}.jsonl`);
+
 /** One line of metrics.jsonl (train/trainer.ts StepMetrics; read loosely, since older runs may lack fields). */
 export type MetricsRow = Record<string, unknown> & { step: number };
 
@@ -31,7 +33,12 @@ export interface TrainReader {
   /** Steps that have a trajectory file, ascending, with the file's size and mtime (the live view's version). */
   steps(dir: string): { step: number; size: number; mtimeMs: number }[];
   trajectories(dir: string, step: number): StepTrajectory[];
+  /** Trajectories in a step's file, counted without parsing them. */
+  count(dir: string, step: number): number;
 }
+
+/** Parsed trajectory files kept in memory (least recently used dropped first). */
+const MAX_CACHED_FILES = 256;
 
 export function createTrainReader(): TrainReader {
   const metricsCache = new Map<string, MetricsCache>();
@@ -90,12 +97,16 @@ export function createTrainReader(): TrainReader {
   }
 
   function trajectories(dir: string, step: number): StepTrajectory[] {
-    const path = join(dir, "trajectories", `step-${String(step).padStart(6, "0")}.jsonl`);
+    const path = stepPath(dir, step);
     if (!existsSync(path)) return [];
     const st = statSync(path);
     const key = `${st.size}:${st.mtimeMs}`;
     const hit = trajCache.get(path);
-    if (hit && hit.key === key) return hit.rows;
+    if (hit && hit.key === key) {
+      trajCache.delete(path); // re-insert: Map order is the LRU order
+      trajCache.set(path, hit);
+      return hit.rows;
+    }
     const rows = readFileSync(path, "utf8")
       .split("\n")
       .map((line, i) => {
@@ -108,10 +119,31 @@ export function createTrainReader(): TrainReader {
       })
       .filter((t): t is StepTrajectory => t !== null);
     trajCache.set(path, { key, rows });
+    if (trajCache.size > MAX_CACHED_FILES) trajCache.delete(trajCache.keys().next().value!);
     return rows;
   }
 
-  return { metrics, steps, trajectories };
+  const counts = new Map<string, { key: string; n: number }>();
+  function count(dir: string, step: number): number {
+    const path = stepPath(dir, step);
+    if (!existsSync(path)) return 0;
+    const st = statSync(path);
+    const key = `${st.size}:${st.mtimeMs}`;
+    const hit = counts.get(path);
+    if (hit?.key === key) return hit.n;
+    const buf = readFileSync(path);
+    let n = 0; // non-empty lines
+    for (let start = 0; start < buf.length; ) {
+      const nl = buf.indexOf(10, start);
+      const end = nl < 0 ? buf.length : nl;
+      if (end > start) n++;
+      start = end + 1;
+    }
+    counts.set(path, { key, n });
+    return n;
+  }
+
+  return { metrics, steps, trajectories, count };
 }
 
 /** A GRPO group: the G rollouts of one prompt at one step. */

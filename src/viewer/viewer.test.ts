@@ -67,6 +67,7 @@ describe("runs and readers", () => {
     const reader = createTrainReader();
     expect(reader.steps(dir).map((s) => s.step)).toEqual([1, 2, 3]);
     const rows = reader.trajectories(dir, 1);
+    expect(reader.count(dir, 1)).toBe(rows.length);
     const groups = groupTrajectories(1, rows);
     expect(groups).toHaveLength(4);
     for (const g of groups) expect(g.rollouts).toHaveLength(3);
