@@ -5,7 +5,7 @@
 import { existsSync, openSync, readSync, fstatSync, closeSync, truncateSync } from "node:fs";
 import { z } from "zod";
 import { extractAnswer } from "../reward/reward.js";
-import { appendJsonl, readJsonl } from "../util/fs.js";
+import { appendJsonl, readJsonl, writeFileAtomic } from "../util/fs.js";
 import { InputError } from "../util/errors.js";
 import type { Trajectory } from "./types.js";
 
@@ -56,10 +56,11 @@ export async function* readTrajectories(path: string): AsyncGenerator<Trajectory
 }
 
 /**
- * Make an output file safe to append to after a crash: a last line cut mid-write (no final newline) is removed.
+ * Make an output file safe to append to after a crash: a last line cut mid-write (no final newline) is removed;
+ * with `retryErrors`, rollouts that ended in `error` are removed too (rewritten atomically) so they run again.
  * Returns the ids already in the file (the rollouts a rerun skips).
  */
-export async function prepareResume(path: string): Promise<Set<string>> {
+export async function prepareResume(path: string, opts: { retryErrors?: boolean } = {}): Promise<Set<string>> {
   const done = new Set<string>();
   if (!existsSync(path)) return done;
   const fd = openSync(path, "r");
@@ -77,6 +78,15 @@ export async function prepareResume(path: string): Promise<Set<string>> {
   } finally {
     closeSync(fd);
   }
-  for await (const t of readTrajectories(path)) done.add(t.id);
+  const kept: string[] = [];
+  let dropped = 0;
+  for await (const t of readTrajectories(path)) {
+    if (opts.retryErrors && t.finishReason === "error") dropped++;
+    else {
+      done.add(t.id);
+      if (opts.retryErrors) kept.push(JSON.stringify(t));
+    }
+  }
+  if (dropped) writeFileAtomic(path, kept.map((l) => l + "\n").join(""));
   return done;
 }

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, truncateSync, statSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, truncateSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Command } from "commander";
@@ -73,6 +73,15 @@ describe("research rollout / ask", () => {
     truncateSync(out, statSync(out).size - 40);
     expect(await run(registerRollout, args)).toMatch(/rollouts: 1 /);
     expect(readFileSync(out, "utf8").trim().split("\n").map((l) => JSON.parse(l).id).sort()).toEqual(lines.map((t) => t.id).sort());
+    // --retry-errors: a rollout that ended in error is removed and run again
+    const rows = readFileSync(out, "utf8").trim().split("\n").map((l) => JSON.parse(l));
+    rows[0] = { ...rows[0], finishReason: "error", error: "retriever failed: down" };
+    writeFileSync(out, rows.map((r) => JSON.stringify(r) + "\n").join(""));
+    expect(await run(registerRollout, args)).toMatch(/nothing to do/);
+    expect(await run(registerRollout, [...args, "--retry-errors"])).toMatch(/rollouts: 1 [\s\S]*finish: eos 1/);
+    const after = readFileSync(out, "utf8").trim().split("\n").map((l) => JSON.parse(l));
+    expect(after).toHaveLength(6);
+    expect(after.every((t) => t.finishReason === "eos")).toBe(true);
   });
 
   test("ask --json prints the trajectory with its answer; ask streams coloured text", async () => {

@@ -14,7 +14,8 @@ export function register(program: Command): void {
     .requiredOption("--dataset <file>", "QA file (FlashRAG, R1-Searcher, MuSiQue, HotpotQA, 2Wiki, verl, {question, answer} …)")
     .requiredOption("--out <file.jsonl>", "trajectories, one JSON per line; rerunning skips the ids already there")
     .option("-n, --n <n>", "rollouts per question", "5")
-    .option("--limit <n>", "first N questions only");
+    .option("--limit <n>", "first N questions only")
+    .option("--retry-errors", "rerun the rollouts that ended in error (they are removed from --out first)");
   addBackendOptions(cmd);
   addRetrieverOptions(cmd);
   addRolloutOptions(cmd);
@@ -47,7 +48,7 @@ Example:
       if (seen.has(q.id)) throw new UserError(`${dataset}: duplicate question id "${q.id}" (ids name the rollouts for resuming)`);
       seen.add(q.id);
     }
-    const done = await traj.prepareResume(out);
+    const done = await traj.prepareResume(out, { retryErrors: Boolean(flags.retryErrors) });
     const todo = qa.length * n - qa.reduce((acc, q) => acc + Array.from({ length: n }, (_, k) => done.has(`${q.id}#${k}`)).filter(Boolean).length, 0);
     process.stderr.write(`${qa.length} questions × ${n} = ${qa.length * n} rollouts; ${qa.length * n - todo} already in ${out}, ${todo} to run\n`);
     const summary = createSummary();
