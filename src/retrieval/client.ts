@@ -19,6 +19,8 @@ export interface ClientOptions {
   backoffMs?: number;
   /** Queries per HTTP request (larger batches are split). */
   maxBatch?: number;
+  /** Search mode, sent as `mode` (our server only; FlashRAG and Search-R1 servers ignore unknown fields). */
+  mode?: "bm25" | "dense" | "hybrid";
 }
 
 export class RetrieverHttpError extends Error {
@@ -119,8 +121,9 @@ export function createRetrieverClient(opts: ClientOptions): Retriever {
   }
 
   async function searchChunk(queries: string[], topN: number): Promise<SearchHit[][]> {
-    if (api === "search-r1") return parseRetrieve(await post("/retrieve", { queries, topk: topN, return_scores: true }), queries.length);
-    return parseBatchSearch(await post("/batch_search", { query: queries, top_n: topN, return_score: true }), queries.length);
+    const extra = opts.mode ? { mode: opts.mode } : {};
+    if (api === "search-r1") return parseRetrieve(await post("/retrieve", { queries, topk: topN, return_scores: true, ...extra }), queries.length);
+    return parseBatchSearch(await post("/batch_search", { query: queries, top_n: topN, return_score: true, ...extra }), queries.length);
   }
 
   return {

@@ -156,7 +156,7 @@ export interface OpenRetrieverOptions {
 export async function openRetriever(opts: OpenRetrieverOptions): Promise<Retriever> {
   if (opts.url) {
     const { createRetrieverClient } = await import("./client.js");
-    return createRetrieverClient({ url: opts.url, api: opts.api, timeoutMs: opts.timeoutMs, retries: opts.retries });
+    return createRetrieverClient({ url: opts.url, api: opts.api, timeoutMs: opts.timeoutMs, retries: opts.retries, mode: opts.mode });
   }
   if (!opts.index) throw new UserError("openRetriever: give an index directory or a server url");
   if (opts.workers && opts.workers > 0) {

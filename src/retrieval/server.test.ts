@@ -108,6 +108,8 @@ describe("retriever server: bad input gets 400 naming the field", () => {
     ["/retrieve", "missing queries", { query: ["a"] }, /^queries: required/],
     ["/retrieve", "topk = 0", { queries: ["a"], topk: 0 }, /^topk: must be between 1 and 1000/],
     ["/retrieve", "return_scores not boolean", { queries: ["a"], return_scores: 1 }, /^return_scores: expected true or false/],
+    ["/search", "unknown mode", { query: "x", mode: "magic" }, /^mode: expected bm25, dense or hybrid/],
+    ["/search", "dense mode on a BM25 index", { query: "x", mode: "dense" }, /has no dense vectors/],
   ];
   test.each(bad)("%s: %s", async (path, _what, body, msg) => {
     const res = await post(path, body);

@@ -82,21 +82,21 @@ export async function startRetrieverServer(input: z.input<typeof ServerConfigSch
   // ReSearch / FlashRAG: one query.
   app.post("/search", async (req) => {
     const b = parse(SearchBody, req.body);
-    const [hits] = await run([b.query], b.top_n);
+    const [hits] = await run([b.query], b.top_n, b.mode);
     return b.return_score ? [hits.map(doc), hits.map((h) => h.score)] : hits.map(doc);
   });
 
   // ReSearch / FlashRAG: many queries, one result (as /search returns it) per query.
   app.post("/batch_search", async (req) => {
     const b = parse(BatchSearchBody, req.body);
-    const lists = await run(b.query, b.top_n);
+    const lists = await run(b.query, b.top_n, b.mode);
     return lists.map((hits) => (b.return_score ? [hits.map(doc), hits.map((h) => h.score)] : hits.map(doc)));
   });
 
   // Search-R1.
   app.post("/retrieve", async (req) => {
     const b = parse(RetrieveBody, req.body);
-    const lists = await run(b.queries, b.topk);
+    const lists = await run(b.queries, b.topk, b.mode);
     return {
       result: lists.map((hits) => (b.return_scores ? hits.map((h) => ({ document: doc(h), score: h.score })) : hits.map(doc))),
     };

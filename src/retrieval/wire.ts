@@ -24,20 +24,26 @@ const queryList = (name: string) =>
     .min(1, { error: `${name}: must hold at least one query` })
     .max(MAX_BATCH, { error: `${name}: at most ${MAX_BATCH} queries per request` });
 
+/** Extension (ours only; other servers ignore it): the search mode for this request. */
+const mode = z.enum(["bm25", "dense", "hybrid"], { error: "mode: expected bm25, dense or hybrid" }).optional();
+
 export const SearchBody = z.object({
   query: z.string({ error: (i) => (i.input === undefined ? "query: required" : "query: expected a string") }),
   top_n: topN("top_n", 10),
   return_score: flag("return_score", false),
+  mode,
 });
 export const BatchSearchBody = z.object({
   query: queryList("query"),
   top_n: topN("top_n", 10),
   return_score: flag("return_score", false),
+  mode,
 });
 export const RetrieveBody = z.object({
   queries: queryList("queries"),
   topk: topN("topk", 3),
   return_scores: flag("return_scores", true),
+  mode,
 });
 
 /** A body parse failure as one message naming the first bad field. */
