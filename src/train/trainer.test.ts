@@ -75,6 +75,14 @@ describe("trainer", () => {
     expect(Array.from(a.w).some((x, i) => x !== model.weights.get("model.embed_tokens.weight")!.data[i])).toBe(true);
   });
 
+  it("with several updates per step, later mini-batches use the log-probs from before the first update", async () => {
+    const { cfg, s } = setup({ klCoef: 0, updatesPerStep: 2, lr: 0.05 });
+    const out = (await createTrainer(cfg, s).step())!;
+    expect(s.optimizer.stepCount).toBe(2);
+    expect(out.metrics.approx_kl).not.toBe(0); // the second mini-batch sees π_θ ≠ π_old
+    s.dispose();
+  });
+
   test.each([
     [{ klCoef: 0.01 }, "klCoef > 0 needs a reference model"],
     [{ updatesPerStep: 4 }, "must divide"],

@@ -154,19 +154,23 @@ export function createTrainer(cfg: TrainConfig, deps: TrainerDeps): Trainer {
     }[];
     const miniSize = Math.ceil(rows.length / cfg.updatesPerStep);
     const minis = microBatches(rows.length, miniSize).map((idx) => microBatches(idx.length, cfg.microBatchSize).map((m) => m.map((k) => idx[k])));
-    const micro = minis.flat().map((idx) => {
+    // Micro-batches of the first mini-batch are updated before any optimizer step, so π_old = π_θ there: their old
+    // log-probs are taken from the update's own forward (as constants), saving a forward pass. Later mini-batches
+    // (updatesPerStep > 1) need the pre-update values, computed here.
+    const firstMiniSize = minis[0]?.length ?? 0;
+    const micro = minis.flat().map((idx, k) => {
       const batch = buildTrainBatch(idx.map((k) => rows[k].seq), deps.eosId);
       const attn = batch.tokens.map((r, b) => r.map((_, j) => (j < rows[idx[b]].seq.promptIds.length + rows[idx[b]].seq.responseIds.length ? 1 : 0)));
       const ids = Int32Array.from(batch.tokens.flat());
       const mask = Float32Array.from(attn.flat());
       const lp = (m: TrainableModel) => tf.tidy(() => m.tokenLogprobs({ inputIds: ids, B: batch.B, T: batch.L, attentionMask: mask }).logprobs);
-      const oldLogp = lp(deps.policy);
+      const oldLogp = k < firstMiniSize ? undefined : lp(deps.policy);
       const refLogp = deps.reference ? lp(deps.reference) : undefined;
       return { idx, batch, ids, mask, oldLogp, refLogp };
     });
     const tLogprobs = now();
     if (signal?.aborted) {
-      for (const m of micro) tf.dispose([m.oldLogp, ...(m.refLogp ? [m.refLogp] : [])]);
+      for (const m of micro) tf.dispose([m.oldLogp, m.refLogp].filter((t): t is tf.Tensor2D => t !== undefined));
       return abort();
     }
 
@@ -188,7 +192,7 @@ export function createTrainer(cfg: TrainConfig, deps: TrainerDeps): Trainer {
         const lossMask = tf.tensor2d(p.batch.lossMask); // (B, T)
         const { logprobs, entropy } = deps.policy.tokenLogprobs({ inputIds: p.ids, B: p.batch.B, T: p.batch.L, attentionMask: p.mask });
         const r = grpoLoss(
-          { logp: logprobs, oldLogp: p.oldLogp, refLogp: p.refLogp, entropy, advantages: adv, lossMask },
+          { logp: logprobs, oldLogp: p.oldLogp ?? (tf.tensor2d(logprobs.dataSync() as Float32Array, logprobs.shape) as tf.Tensor2D), refLogp: p.refLogp, entropy, advantages: adv, lossMask },
           { clipRatio: cfg.clipRatio, klCoef: cfg.klCoef, entropyCoef: cfg.entropyCoef, lossAgg: cfg.lossAgg as LossAggMode, normalizer },
         );
         part.loss += r.loss.dataSync()[0];
@@ -215,7 +219,7 @@ export function createTrainer(cfg: TrainConfig, deps: TrainerDeps): Trainer {
       optimMs += now() - to;
       if (skipReason) break;
     }
-    for (const m of micro) tf.dispose([m.oldLogp, ...(m.refLogp ? [m.refLogp] : [])]);
+    for (const m of micro) tf.dispose([m.oldLogp, m.refLogp].filter((t): t is tf.Tensor2D => t !== undefined));
 
     // 6) sync the new weights into the inference engine
     const ts = now();
