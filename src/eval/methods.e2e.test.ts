@@ -63,8 +63,10 @@ describe("each method end to end: native tiny model + BM25 index + HotpotQA", ()
     if (name === "iter-retgen") expect(records[0].retrievals).toHaveLength(2);
     if (name === "research") {
       const t = records[0].trajectory!;
-      expect(t.responseIds!.length).toBe(t.lossMask!.length);
-      expect(records[0].responseTokens).toBe(t.responseIds!.length);
+      expect(t.responseIds).toBeUndefined(); // records keep text; the native backend's ids give the exact count
+      expect(records[0].tokensEstimated).toBeUndefined();
+      expect(records[0].responseTokens).toBeGreaterThan(0);
+      expect(t.segments.map((s) => s.text).join("")).toBe(t.response);
       expect(r.summary.search).toBeDefined();
     }
     // a rerun is free: no item runs again

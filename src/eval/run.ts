@@ -8,6 +8,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { scoreItem } from "../reward/metrics.js";
 import { estimateTokens } from "../rollout/loop.js";
+import type { Trajectory } from "../rollout/types.js";
 import { UserError } from "../util/errors.js";
 import { appendJsonl, readJsonl, writeFileAtomic, writeJsonAtomic } from "../util/fs.js";
 import { createProgress } from "../util/progress.js";
@@ -105,6 +106,16 @@ function responseTokens(out: MethodOutput, ctx: MethodContext): { responseTokens
   return { responseTokens: estimateTokens(t.response), tokensEstimated: true };
 }
 
+/**
+ * The trajectory as an eval record keeps it: text, segments, queries, finish reason, timings — without token ids,
+ * loss mask and per-token log-probs, which evaluation does not use and which would make a 500-question run of
+ * 8k-token rollouts weigh ~100 MB (the length survives as the record's `responseTokens`).
+ */
+export function textOnly(t: Trajectory): Trajectory {
+  const { promptIds: _p, responseIds: _r, lossMask: _m, ...rest } = t;
+  return { ...rest, segments: t.segments.map(({ kind, text }) => ({ kind, text })) };
+}
+
 export async function runEval(opts: EvalRunOptions): Promise<EvalRunResult> {
   const { method, ctx, judge, outDir } = opts;
   if (method.needsRetriever && !ctx.retriever) throw new UserError(`method ${method.name} needs a retriever: give --index DIR or --retriever-url URL`);
@@ -142,7 +153,7 @@ export async function runEval(opts: EvalRunOptions): Promise<EvalRunResult> {
         ...responseTokens(out, ctx),
         ...(out.retrievals ? { retrievals: out.retrievals } : {}),
         ...(out.generations ? { generations: out.generations } : {}),
-        ...(out.trajectory ? { trajectory: out.trajectory } : {}),
+        ...(out.trajectory ? { trajectory: textOnly(out.trajectory) } : {}),
         ms: Date.now() - t0,
       };
       // Written before judging, so a judge failure never costs this model output again.
