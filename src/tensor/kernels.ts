@@ -1,7 +1,7 @@
 /**
  * @module tensor/kernels — JavaScript replacements for tfjs-wasm data-movement kernels that are slow in 4.22:
- * Slice / SplitV (the wasm versions copy the WHOLE input out of the heap for every slice) and GatherV2 (row gathers;
- * 15× faster). They work on views of the wasm heap and copy contiguous runs; cases they do not cover go to the
+ * Slice / SplitV (the wasm versions copy the WHOLE input out of the heap for every slice), GatherV2 (row gathers;
+ * 15× faster) and Identity (shares data instead of copying). They work on views of the wasm heap and copy contiguous runs; cases they do not cover go to the
  * original wasm kernel. (Transpose was measured too: the wasm kernel is as fast as a tiled JS one, so it stays.)
  */
 import * as tf from "@tensorflow/tfjs";
@@ -93,6 +93,17 @@ function makeGather(original: Kernel): Kernel {
   };
 }
 
+/**
+ * Identity shares the input's data (reference count) instead of copying it, as tfjs-backend-cpu does. tfjs clones
+ * every tensor saved for the backward pass through Identity, so the wasm copy doubled activation memory and time.
+ * Safe because tfjs tensor data is immutable (Variable.assign swaps the data id, it never writes in place).
+ */
+function identity(args: Args): tf.TensorInfo {
+  const { x } = args.inputs as unknown as { x: tf.TensorInfo };
+  args.backend.incRef(x.dataId);
+  return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+}
+
 let installed = false;
 /** Swap in the JS kernels on the wasm backend (idempotent). Returns the names replaced. */
 export function installDataKernels(): string[] {
@@ -108,5 +119,6 @@ export function installDataKernels(): string[] {
   replace(tf.Slice, () => slice);
   replace(tf.SplitV, () => splitV);
   replace(tf.GatherV2, makeGather);
-  return [tf.Slice, tf.SplitV, tf.GatherV2];
+  replace(tf.Identity, () => identity);
+  return [tf.Slice, tf.SplitV, tf.GatherV2, tf.Identity];
 }
