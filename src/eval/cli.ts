@@ -43,9 +43,9 @@ export async function runEvalCommand(flags: Record<string, unknown>): Promise<vo
   if (Boolean(cfg.judgeBaseUrl) !== Boolean(cfg.judgeModel)) throw new UserError("the judge needs both --judge-base-url and --judge-model");
   const rollout = rolloutConfigFromFlags(flags);
 
-  const examples = await loadQAArray(cfg.dataset);
-  const items = examples.map((e) => ({ id: e.id, question: e.question, goldenAnswers: e.golden_answers }));
-  const selection = cfg.limit === undefined ? items : items.slice(0, cfg.limit);
+  // --limit N: the first N questions of the file (the loader stops reading there)
+  const examples = await loadQAArray(cfg.dataset, cfg.limit === undefined ? {} : { limit: cfg.limit });
+  const selection = examples.map((e) => ({ id: e.id, question: e.question, goldenAnswers: e.golden_answers }));
 
   const backend = await createBackend({ ...backendConfigFromFlags(flags), concurrency: cfg.concurrency });
   let retriever: Retriever | undefined;

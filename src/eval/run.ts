@@ -120,6 +120,7 @@ export async function runEval(opts: EvalRunOptions): Promise<EvalRunResult> {
   const { method, ctx, judge, outDir } = opts;
   if (method.needsRetriever && !ctx.retriever) throw new UserError(`method ${method.name} needs a retriever: give --index DIR or --retriever-url URL`);
   if (method.name === "research" && !ctx.rollout) throw new UserError("method research needs the rollout loop");
+  selectItems(opts.items); // unique ids, or a clear error
   claimRunDir(opts);
   const records = await readRecords(outDir);
   const predictionsPath = join(outDir, PREDICTIONS_FILE);
