@@ -7,11 +7,9 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { appendMetrics, createRunDir, readMetrics, writeTrajectories } from "../src/train/run.js";
 import { createViewerApp } from "../src/viewer/server.js";
 import { writeReport } from "../src/viewer/report.js";
-import { createTrainReader, type StepTrajectory } from "../src/viewer/train-data.js";
-import { tinyBase, trainRun } from "../src/viewer/testing/make-run.js";
+import { replicateRun, tinyBase, trainRun } from "../src/viewer/testing/make-run.js";
 import { writeJsonAtomic } from "../src/util/fs.js";
 
 const arg = (name: string, def: number) => {
@@ -26,15 +24,8 @@ export async function main(): Promise<void> {
     // 1) real trajectories and metrics from a 2-step run, repeated to 10,000 / metricSteps
     const { task, base } = await tinyBase();
     await trainRun(join(root, "seed"), task, base, 2);
-    const real = createTrainReader().trajectories(join(root, "seed"), 1);
-    const m0 = readMetrics(join(root, "seed"))[0];
     const dir = join(root, "big");
-    createRunDir(dir, {});
-    for (let s = 1; s <= 100; s++) {
-      const rows: StepTrajectory[] = Array.from({ length: 100 }, (_, i) => ({ ...real[i % real.length], id: `${s}:${Math.floor(i / 3)}:q#${i % 3}`, exampleId: `${s}:${Math.floor(i / 3)}:q` }));
-      writeTrajectories(dir, s, rows);
-    }
-    for (let s = 1; s <= metricSteps; s++) appendMetrics(dir, { ...m0, step: s, reward_mean: Math.tanh(s / 200) });
+    replicateRun(join(root, "seed"), dir, { steps: 100, perStep: 100, metricSteps });
 
     // 2) the API calls of the page
     const app = await createViewerApp([dir]);

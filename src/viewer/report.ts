@@ -10,7 +10,7 @@ import { writeFileAtomic } from "../util/fs.js";
 import type { EvalRecord } from "../eval/summary.js";
 import { METRICS, renderCharts, type RenderedChart } from "./charts.js";
 import { buildEvalTable, createEvalReader, isWrong, type EvalTable } from "./eval-data.js";
-import { discoverRuns, readDemoReport, type RunRef } from "./runs.js";
+import { discoverRuns, readDemoReport, rootNames, type RunRef } from "./runs.js";
 import { createTrainReader, groupTrajectories, type MetricsRow, type TrajectoryGroup } from "./train-data.js";
 import { escapeHtml as esc, TRAJECTORY_CSS, trajectoryHtml } from "./trajectory-view.js";
 
@@ -105,7 +105,7 @@ export async function buildReport(opts: ReportOptions): Promise<{ html: string; 
     evalRuns.map((r) => evals.info(r)),
     (id) => evals.records(evalRuns.find((r) => r.id === id)!),
   );
-  const title = o.title ?? `ReSearch.ts report: ${o.dirs.map((d) => basename(resolve(d))).join(", ")}`;
+  const title = o.title ?? `ReSearch.ts report: ${rootNames(o.dirs).join(", ")}`;
   const demo = [...new Set(runs.map((r) => r.root))].map((root) => ({ root, report: readDemoReport(root) })).filter((x) => x.report);
 
   const sections: string[] = [];

@@ -5,7 +5,7 @@
  * a few levels down. Discovery runs again on every refresh, so runs that appear while a demo runs show up.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
-import { basename, join, relative, resolve } from "node:path";
+import { basename, dirname, join, relative, resolve } from "node:path";
 import { UserError } from "../util/errors.js";
 
 export type RunKind = "train" | "eval";
@@ -65,10 +65,12 @@ export function discoverRuns(roots: string[]): RunRef[] {
   return out.sort((a, b) => a.id.localeCompare(b.id));
 }
 
-/** Short unique names for the roots: their base names, numbered when two collide. */
-function rootNames(roots: string[]): string[] {
-  const base = roots.map((r) => basename(resolve(r)) || "run");
-  return base.map((b, i) => (base.filter((x) => x === b).length > 1 ? `${b}~${i + 1}` : b));
+/** Short unique names for the roots: base names; parent/base when two collide; numbered if that collides too. */
+export function rootNames(roots: string[]): string[] {
+  const abs = roots.map((r) => resolve(r));
+  const base = abs.map((r) => basename(r) || "run");
+  const two = abs.map((r, i) => (base.filter((x) => x === base[i]).length > 1 ? `${basename(dirname(r))}/${base[i]}` : base[i]));
+  return two.map((n, i) => (two.filter((x) => x === n).length > 1 ? `${n}~${i + 1}` : n));
 }
 
 /** `report.json` of a `research demo` output directory, when there is one (null otherwise or when unreadable). */

@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
-import { makeRun, type LiveRun } from "./testing/make-run.js";
+import { makeRun, replicateRun, type LiveRun } from "./testing/make-run.js";
 import { startViewer, type Viewer } from "./server.js";
 import { METRICS } from "./charts.js";
 
@@ -114,6 +114,33 @@ describe.skipIf(!hasChromium)("research view in chromium", () => {
     await page.waitForFunction(`document.querySelectorAll("tr.item").length === 8`);
     await page.locator("tr.item").first().click();
     await page.waitForSelector("#eval-item .response .tag-answer");
+    expect(errors).toEqual([]);
+  });
+
+  it("pages a run of 10,000 trajectories without freezing", async () => {
+    const dir = join(root, "big");
+    replicateRun(join(root, "demo", "train"), dir, { steps: 100, perStep: 100 });
+    const big = await startViewer({ dirs: [dir], port: 0 });
+    try {
+      const p = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+      p.on("console", (m) => m.type() === "error" && errors.push(m.text()));
+      p.on("pageerror", (e) => errors.push(String(e)));
+      const t0 = Date.now();
+      await p.goto(big.url);
+      await p.waitForSelector("body[data-ready='1']");
+      expect(await p.locator(".chart").first().locator('[aria-roledescription="point"]').count()).toBe(100);
+      await p.click("button[data-tab=trajectories]");
+      await p.selectOption("select[name=step]", "all");
+      await p.waitForFunction(`document.querySelector("#traj-pager")?.textContent?.includes("10000 of 10000 rollouts")`);
+      expect(await p.locator(".group").count()).toBe(10);
+      await p.click("#traj-pager button:has-text('next')");
+      await p.waitForFunction(`document.querySelector("#traj-pager")?.textContent?.startsWith("‹ prevpage 2 of")`);
+      expect(await p.locator(".group").count()).toBe(10);
+      expect(Date.now() - t0).toBeLessThan(30_000);
+      await p.close();
+    } finally {
+      await big.close();
+    }
     expect(errors).toEqual([]);
   });
 });

@@ -7,13 +7,13 @@ import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from "n
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { FastifyInstance } from "fastify";
-import { makeRun } from "./testing/make-run.js";
-import { discoverRuns } from "./runs.js";
-import { createTrainReader, groupTrajectories, pageGroups, type StepTrajectory } from "./train-data.js";
+import { makeRun, replicateRun } from "./testing/make-run.js";
+import { discoverRuns, rootNames } from "./runs.js";
+import { createTrainReader, groupTrajectories, pageGroups } from "./train-data.js";
 import { METRICS, renderCharts } from "./charts.js";
 import { createViewerApp, startViewer } from "./server.js";
 import { writeReport } from "./report.js";
-import { readMetrics, truncateMetrics, writeTrajectories, appendMetrics, createRunDir } from "../train/run.js";
+import { readMetrics, truncateMetrics } from "../train/run.js";
 import { buildEvalTable, createEvalReader, isWrong } from "./eval-data.js";
 import { main } from "../cli/main.js";
 
@@ -46,6 +46,8 @@ describe("runs and readers", () => {
       ["demo/train", "train"],
     ]);
     expect(() => discoverRuns([join(root, "nope")])).toThrow(/not a directory/);
+    expect(rootNames(["/a/x/train", "/b/y/train", "/c/run"])).toEqual(["x/train", "y/train", "run"]);
+    expect(rootNames(["/a/x/train", "/b/x/train"])).toEqual(["x/train~1", "x/train~2"]);
   });
 
   it("reads metrics incrementally: a half-written line waits, a truncated file is read again", () => {
@@ -161,17 +163,7 @@ describe("viewer API", () => {
 
   it("pages 10,000 trajectories quickly (file parsed once, then cached)", async () => {
     const dir = join(root, "big");
-    createRunDir(dir, {});
-    const real = createTrainReader().trajectories(join(root, "demo", "train"), 1);
-    const metrics = readMetrics(join(root, "demo", "train"))[0];
-    for (let s = 1; s <= 100; s++) {
-      const rows: StepTrajectory[] = Array.from({ length: 100 }, (_, i) => {
-        const t = real[i % real.length];
-        return { ...t, id: `${s}:${Math.floor(i / 3)}:q#${i % 3}`, exampleId: `${s}:${Math.floor(i / 3)}:q` };
-      });
-      writeTrajectories(dir, s, rows);
-      appendMetrics(dir, { ...metrics, step: s });
-    }
+    replicateRun(join(root, "demo", "train"), dir, { steps: 100, perStep: 100 });
     const big = await createViewerApp([dir]);
     try {
       let t0 = performance.now();

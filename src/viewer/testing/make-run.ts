@@ -16,6 +16,8 @@ import { runSession } from "../../train/session.js";
 import { createTinyTask, pretrainBaseModel, type TinyTask } from "../../train/testing/tiny-task.js";
 import { runEval } from "../../eval/run.js";
 import { research, createRolloutRunner } from "../../eval/methods/research.js";
+import { appendMetrics, createRunDir, readMetrics, readRunConfig, writeTrajectories } from "../../train/run.js";
+import { createTrainReader, type StepTrajectory } from "../train-data.js";
 
 export interface LiveRun {
   task: TinyTask;
@@ -85,4 +87,26 @@ export async function makeRun(dir: string, steps = 3): Promise<LiveRun> {
       await trainRun(trainDir, task, base, done, true);
     },
   };
+}
+
+/**
+ * A large run for paging tests and the benchmark: the real trajectories of `srcDir`'s step 1 repeated over `steps`
+ * steps of `perStep` (groups of 3 with fresh ids), and its first metrics line over `metricSteps` steps, written with
+ * E's run writer (train/run.ts).
+ */
+export function replicateRun(srcDir: string, outDir: string, opts: { steps?: number; perStep?: number; metricSteps?: number } = {}): void {
+  const steps = opts.steps ?? 100;
+  const perStep = opts.perStep ?? 100;
+  const real = createTrainReader().trajectories(srcDir, 1);
+  const m0 = readMetrics(srcDir)[0];
+  if (!real.length || !m0) throw new Error(`${srcDir} has no step-1 trajectories or metrics to replicate`);
+  createRunDir(outDir, readRunConfig(srcDir));
+  for (let s = 1; s <= steps; s++) {
+    const rows: StepTrajectory[] = Array.from({ length: perStep }, (_, i) => {
+      const g = `${s}:${Math.floor(i / 3)}:${real[i % real.length].exampleId ?? "q"}`;
+      return { ...real[i % real.length], id: `${g}#${i % 3}`, exampleId: g };
+    });
+    writeTrajectories(outDir, s, rows);
+  }
+  for (let s = 1; s <= (opts.metricSteps ?? steps); s++) appendMetrics(outDir, { ...m0, step: s });
 }
