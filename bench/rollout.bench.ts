@@ -4,12 +4,12 @@
  * schedules (async, rounds), vs a plain generation of the same per-rollout lengths. Target (issue 6): the pauses cost ≤ 20% of plain throughput.
  *
  * The policy is a random tiny Qwen2 (model/testing) sampled at temperature 1: its near-uniform next-token
- * distribution emits a stop character ("@" or "#") about twice per V tokens, so rollouts pause at random points
- * (like ReSearch's few searches per response); EOS is switched off so both runs generate equal lengths. Queries are
+ * distribution emits one of `--stops` stop characters (default 4: "@#$%") about that many times per V tokens, so
+ * rollouts pause at random points (about 2 searches per rollout, like ReSearch); EOS is switched off so both runs generate equal lengths. Queries are
  * swapped for real NQ questions so the retriever does real work and splices real passages (`--top-n`, default 1
  * passage ≈ 300-600 byte-level tokens, about what 5 passages are in Qwen's tokenizer).
- * Options: `--rollouts=N` (16), `--max-response=N` (768), `--hidden=N` (256), `--layers=N` (4), `--top-n=N` (1),
- * `--repeats=N` (2; the best time of N runs is kept, since the machine may be shared).
+ * Options: `--rollouts=N` (16), `--max-response=N` (768), `--hidden=N` (256), `--layers=N` (4), `--top-n=N` (1), `--stops=N` (4),
+ * `--repeats=N` (2; runs interleaved N times, best time kept, since the machine may be shared).
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -30,16 +30,17 @@ const arg = (name: string, def: number) => {
   return a ? Number(a.slice(name.length + 3)) : def;
 };
 
-/** ReSearch's splicing and loop, with "@" or "#" standing in for `</search>` (a random model never writes the tag). */
-const benchTemplate: PromptTemplate = {
+/** ReSearch's splicing and loop, with rare characters standing in for `</search>` (a random model never writes the tag). */
+const STOP_CHARS = ["@", "#", "$", "%", "&", "~", "^", "|"];
+const benchTemplate = (stops: number): PromptTemplate => ({
   name: "research",
   chat: false,
-  stop: ["@", "#"],
+  stop: STOP_CHARS.slice(0, stops),
   openTag: "\u0000",
   messages: (q) => [{ role: "user", content: q }],
   completion: (q) => `Question: ${q}\nAnswer:`,
   formatResult: formatResearchResult,
-};
+});
 
 export async function main(): Promise<void> {
   const nRollouts = arg("rollouts", 16);
@@ -60,45 +61,41 @@ export async function main(): Promise<void> {
     const backend = createNativeBackend({ model, maxBatch: nRollouts });
     const examples = Array.from({ length: nRollouts }, (_, i) => ({ id: `q${i}`, question: questions[i % questions.length] }));
 
-    // 1) with search, both schedules: pause at "@"/"#", batched search, splice, continue
-    const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
-    type Row = { run: string; rollouts: number; searches: number; policyTokens: number; toolTokens: number; ms: number; rolloutsPerS: number; tokensPerS: number };
-    const rows: Row[] = [];
-    const repeats = arg("repeats", 2);
-    /** Best of `repeats` timings: the machine is shared, the minimum is the least disturbed run. */
-    const timed = async <T>(f: () => Promise<T>): Promise<{ value: T; ms: number }> => {
-      let best = Infinity;
-      let value!: T;
-      for (let r = 0; r < repeats; r++) {
-        const t0 = performance.now();
-        value = await f();
-        best = Math.min(best, performance.now() - t0);
-      }
-      return { value, ms: best };
-    };
-    let lengths: number[] = [];
-    let trajs: Awaited<ReturnType<typeof runRollouts>> = [];
-    for (const schedule of ["async", "rounds"] as const) {
-      const run = await timed(() =>
-        runRollouts({
-          backend, retriever, examples, template: benchTemplate, temperature: 1, seed: 7, maxResponseTokens: maxResponse, maxPromptTokens: 512, topN, batchSize: nRollouts, schedule,
-        }),
-      );
-      trajs = run.value;
-      const ms = run.ms;
-      lengths = trajs.map((t) => t.lossMask!.reduce((a, m) => a + m, 0));
-      rows.push({
-        run: `search (${schedule})`, rollouts: nRollouts, searches: sum(trajs.map((t) => t.searches)), policyTokens: sum(lengths),
-        toolTokens: sum(trajs.map((t, i) => t.lossMask!.length - lengths[i])), ms, rolloutsPerS: (1000 * nRollouts) / ms, tokensPerS: (1000 * sum(lengths)) / ms,
-      });
-    }
-
+    // 1) with search, both schedules: pause at a stop character, batched search, splice, continue
     // 2) plain: the same prompts generating the same number of policy tokens in one go (no stop string)
-    const { value: plain, ms: plainMs } = await timed(() =>
-      backend.generate(trajs.map((t, i) => ({ prompt: t.prompt, promptIds: t.promptIds, maxTokens: lengths[i], stop: [], temperature: 1, seed: 7 + i }))),
-    );
-    const plainTokens = sum(plain.map((r) => r.tokenIds!.length));
-    rows.push({ run: "plain", rollouts: nRollouts, searches: 0, policyTokens: plainTokens, toolTokens: 0, ms: plainMs, rolloutsPerS: (1000 * nRollouts) / plainMs, tokensPerS: (1000 * plainTokens) / plainMs });
+    // The three runs are interleaved `repeats` times and each keeps its best time: the machine may be shared, and
+    // interleaving keeps a slow spell from landing on one run only.
+    const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+    const repeats = arg("repeats", 2);
+    const roll = (schedule: "async" | "rounds") =>
+      runRollouts({
+        backend, retriever, examples, template: benchTemplate(arg("stops", 4)), temperature: 1, seed: 7, maxResponseTokens: maxResponse, maxPromptTokens: 512, topN, batchSize: nRollouts, schedule,
+      });
+    const reference = await roll("async"); // warm-up, and the lengths the plain run must match
+    const lengths = reference.map((t) => t.lossMask!.reduce((a, m) => a + m, 0));
+    const plainRun = () =>
+      backend.generate(reference.map((t, i) => ({ prompt: t.prompt, promptIds: t.promptIds, maxTokens: lengths[i], stop: [], temperature: 1, seed: 7 + i })));
+    const best = { async: Infinity, rounds: Infinity, plain: Infinity };
+    let plainTokens = 0;
+    for (let r = 0; r < repeats; r++) {
+      for (const run of ["async", "rounds", "plain"] as const) {
+        const t0 = performance.now();
+        if (run === "plain") plainTokens = sum((await plainRun()).map((x) => x.tokenIds!.length));
+        else {
+          const trajs = await roll(run);
+          if (sum(trajs.map((t) => t.lossMask!.reduce((a, m) => a + m, 0))) !== sum(lengths)) throw new Error(`${run} run sampled different lengths`);
+        }
+        best[run] = Math.min(best[run], performance.now() - t0);
+      }
+    }
+    type Row = { run: string; rollouts: number; searches: number; policyTokens: number; toolTokens: number; ms: number; rolloutsPerS: number; tokensPerS: number };
+    const searches = sum(reference.map((t) => t.searches));
+    const toolTokens = sum(reference.map((t, i) => t.lossMask!.length - lengths[i]));
+    const row = (run: string, ms: number, tokens: number, withSearch: boolean): Row => ({
+      run, rollouts: nRollouts, searches: withSearch ? searches : 0, policyTokens: tokens, toolTokens: withSearch ? toolTokens : 0, ms,
+      rolloutsPerS: (1000 * nRollouts) / ms, tokensPerS: (1000 * tokens) / ms,
+    });
+    const rows = [row("search (async)", best.async, sum(lengths), true), row("search (rounds)", best.rounds, sum(lengths), true), row("plain", best.plain, plainTokens, false)];
 
     const cost = (r: (typeof rows)[number]) => 1 - r.tokensPerS / rows[2].tokensPerS;
     console.log(`native backend, ${matmulBackend} matmul, tiny Qwen2 D=${model.config.hidden_size} L=${model.config.num_hidden_layers} V=${model.config.vocab_size}, top-n ${topN}, ${nRollouts} rollouts`);
