@@ -79,6 +79,7 @@ describe("research train (CLI)", () => {
     const after = readFileSync(join(out, "metrics.jsonl"), "utf8");
     expect(after.startsWith(first)).toBe(true);
     expect(readMetrics(out).map((x) => x.step)).toEqual([1, 2, 3]);
+    expect(JSON.parse(readFileSync(join(out, "config.json"), "utf8")).maxSteps).toBe(3);
     expect(existsSync(join(out, "checkpoints", "step-000001"))).toBe(false); // keep the last 2
   });
 

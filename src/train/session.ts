@@ -16,6 +16,7 @@ import {
   createRunDir,
   latestCheckpoint,
   loadCheckpoint,
+  runPaths,
   saveCheckpoint,
   truncateMetrics,
   writeTrajectories,
@@ -53,6 +54,7 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
   let lastCheckpointStep = -1;
 
   if (o.resume) {
+    writeJsonAtomic(runPaths(runDir).config, cfg); // e.g. a larger maxSteps given when resuming
     const ckpt = latestCheckpoint(runDir);
     if (ckpt) {
       const { weights, optimizer, state } = loadCheckpoint(ckpt);

@@ -25,7 +25,7 @@ export function register(program: Command): void {
       "after",
       `
 Examples:
-  research train --config examples/train-small.yaml --out runs/grpo --max-steps 200
+  research train --config examples/train-quick.yaml --out runs/grpo --max-steps 20
   research train --resume runs/grpo
 
 The run directory holds config.json, metrics.jsonl (one line per step), trajectories/step-N.jsonl and
