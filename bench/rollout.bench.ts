@@ -1,15 +1,16 @@
 /**
  * Rollout throughput with the native backend: rollouts/s and policy tokens/s with search on (pause at the stop
  * string, batched BM25 calls over FlashRAG's 1,000 wiki-18 passages, splice, re-prefill, continue), in both loop
- * schedules (async, rounds), vs a plain generation of the same per-rollout lengths. Target (issue 6): the pauses cost ≤ 20% of plain throughput.
+ * schedules (async, rounds), vs a plain generation of the same per-rollout lengths.
+ * Target (issue 6): the search pauses cost ≤ 20% of plain throughput.
  *
  * The policy is a random tiny Qwen2 (model/testing) sampled at temperature 1: its near-uniform next-token
  * distribution emits one of `--stops` stop characters (default 4: "@#$%") about that many times per V tokens, so
- * rollouts pause at random points (about 2 searches per rollout, like ReSearch); EOS is switched off so both runs generate equal lengths. Queries are
- * swapped for real NQ questions so the retriever does real work and splices real passages (`--top-n`, default 1
- * passage ≈ 300-600 byte-level tokens, about what 5 passages are in Qwen's tokenizer).
- * Options: `--rollouts=N` (16), `--max-response=N` (768), `--hidden=N` (256), `--layers=N` (4), `--top-n=N` (1), `--stops=N` (4),
- * `--repeats=N` (2; runs interleaved N times, best time kept, since the machine may be shared).
+ * rollouts pause at random points (about 2 searches per rollout, like ReSearch); EOS is switched off so both runs
+ * generate equal lengths. Queries are swapped for real NQ questions so the retriever does real work and splices real
+ * passages (`--top-n`, default 1 passage ≈ 300-600 byte-level tokens, about what 5 passages are in Qwen's tokenizer).
+ * Options: `--rollouts=N` (16), `--max-response=N` (768), `--hidden=N` (256), `--layers=N` (4), `--top-n=N` (1),
+ * `--stops=N` (4), `--repeats=N` (2; runs interleaved N times, best time kept, since the machine may be shared).
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
