@@ -66,7 +66,7 @@ export function chartSpec(def: MetricDef, rows: SeriesRow[], opts: { width?: num
   const color = { field: "run", type: "nominal", title: "run", legend: perRun.size > 1 ? { orient: "bottom" } : null } as const;
   const layers: object[] = [];
   if (def.spread) layers.push({ mark: { type: "area", opacity: 0.2 }, encoding: { x, y: { field: "lo", type: "quantitative" }, y2: { field: "hi" }, color } });
-  layers.push({ mark: { type: "line", strokeWidth: 1.5 }, encoding: { x, y: { field: "value", type: "quantitative", title: def.title, scale: { zero: false } }, color } });
+  layers.push({ mark: { type: "line", strokeWidth: 1.5 }, encoding: { x, y: { field: "value", type: "quantitative", title: def.title, scale: { zero: false }, axis: { format: ".4~r" } }, color } });
   if (points) layers.push({ mark: { type: "point", filled: true, size: 18 }, encoding: { x, y: { field: "value", type: "quantitative" }, color } });
   return {
     $schema: "https://vega.github.io/schema/vega-lite/v6.json",
