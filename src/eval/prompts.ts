@@ -11,6 +11,8 @@
  *   `enable_chat=False`) get the non-empty parts joined by a blank line: `system + "\n\n" + user`.
  * - `previous_gen` (IRCoT's earlier thoughts) is appended to the rendered string as is.
  * - A passage's title is the first line of its `contents`, verbatim (quotes kept, as FlashRAG does), the text the rest.
+ * Not copied: FlashRAG's OpenAI path renames the system message to "assistant" and drops IRCoT's earlier thoughts;
+ * we send a system message and keep the thoughts, as its local-model path does.
  */
 import type { SearchHit } from "../retrieval/types.js";
 
