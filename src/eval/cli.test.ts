@@ -25,6 +25,10 @@ beforeAll(async () => {
   );
   server = await startScriptedServer((req) => {
     if (req.path === "/chat/completions") return '{"rationale": "ok", "verdict": "correct"}';
+    if (req.text.includes("A conversation between User and Assistant")) {
+      if (!req.text.includes("</search> <result>\n")) return "<think> look it up </think> <search> capital of France";
+      return ` <answer> \\boxed{${/<result>\n"(\w+)"/.exec(req.text)?.[1]}} </answer>`;
+    }
     return ` ${/Doc 1\(Title: "(\w+)"\)/.exec(req.text)?.[1] ?? "?"}`;
   });
 });
@@ -70,6 +74,24 @@ describe("research eval / research eval table", () => {
     expect(md.out).toBe("| Model | Method | Bamboogle EM | Bamboogle LJ |\n| --- | --- | ---: | ---: |\n| Tiny | Naive RAG | 100.0 | 100.0 |\n");
     const csv = await cli(["eval", "table", out, "--csv", "--metrics", "em,f1"]);
     expect(csv.out).toBe("Model,Method,Bamboogle EM,Bamboogle F1\nTiny,Naive RAG,100.0,100.0\n");
+  });
+
+  test("research through a retriever server (--retriever-url): searches, answers, reports search behaviour", async () => {
+    const { startRetrieverServer } = await import("../retrieval/server.js");
+    const rs = await startRetrieverServer({ index: join(tmp, "index"), port: 0, workers: 1 });
+    try {
+      const out = join(tmp, "research");
+      const args = ["eval", "--dataset", join(tmp, "bamboogle_mini.jsonl"), "--method", "research", "--base-url", server.baseUrl, "--model-name", "m"];
+      const r = await cli([...args, "--retriever-url", rs.url, "--out", out, "--quiet", "--limit", "1"]);
+      expect(r.code).toBe(0);
+      const summary = JSON.parse(r.out);
+      expect(summary).toMatchObject({ method: "research", n: 1, em: 1, search: { searchesPerQuestion: 1, withSearchShare: 1, finishReasons: { eos: 1 } } });
+      const rec = JSON.parse(readFileSync(join(out, "predictions.jsonl"), "utf8"));
+      expect(rec.pred).toBe("Paris");
+      expect(rec.trajectory.queries).toEqual(["capital of France"]);
+    } finally {
+      await rs.close();
+    }
   });
 
   test("bad input is a clear error with exit code 1", async () => {
