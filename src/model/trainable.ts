@@ -11,6 +11,7 @@ import * as tf from "@tensorflow/tfjs";
 import type { ModelConfig } from "./config.js";
 import type { WeightMap } from "./weights.js";
 import { matMulFast } from "../tensor/grads.js";
+import { applyRope as fusedRope, rmsNorm as fusedRmsNorm } from "../tensor/fused.js";
 import { tokenLogprobsAndEntropy } from "./trainable-logprobs.js";
 import { buildAttentionBias, buildRopeTables, type RopeTables } from "./trainable-masks.js";
 
@@ -144,10 +145,7 @@ export function createTrainableModel(config: ModelConfig, weights: WeightMap, op
     return rmsNorm(x, p("norm"));
   }
 
-  function rmsNorm(x: tf.Tensor2D, w: tf.Tensor): tf.Tensor2D {
-    const ms = x.square().mean(-1, true); // (N, 1)
-    return x.mul(ms.add(config.rms_norm_eps).rsqrt()).mul(w);
-  }
+  const rmsNorm = (x: tf.Tensor2D, w: tf.Variable) => fusedRmsNorm(x, w as tf.Tensor1D, config.rms_norm_eps); // (N, D)
 
   function attention(h: tf.Tensor2D, i: number, B: number, T: number, rope: RopeTables, bias: tf.Tensor): tf.Tensor2D {
     const rep = H / Hkv;
@@ -164,13 +162,8 @@ export function createTrainableModel(config: ModelConfig, weights: WeightMap, op
     return tf.matMul(o, p(`layers.${i}.wo`)); // (N, D)
   }
 
-  /** Rotate-half RoPE (Hugging Face convention): x·cos + rotate_half(x)·sin. x (B, h, T, hd). */
-  function applyRope(x: tf.Tensor, rope: RopeTables): tf.Tensor {
-    const [x1, x2] = tf.split(x, 2, 3); // (B, h, T, hd/2) each
-    const cos = rope.cos; // (B, 1, T, hd/2)
-    const sin = rope.sin;
-    return tf.concat([x1.mul(cos).sub(x2.mul(sin)), x2.mul(cos).add(x1.mul(sin))], 3);
-  }
+  /** Rotate-half RoPE (Hugging Face convention). x (B, h, T, hd). */
+  const applyRope = (x: tf.Tensor, rope: RopeTables) => fusedRope(x as tf.Tensor4D, rope.cos, rope.sin);
 
   function swiglu(h: tf.Tensor2D, i: number): tf.Tensor2D {
     const gu = tf.matMul(h, p(`layers.${i}.wgu`)); // (N, 2F)

@@ -9,6 +9,7 @@
  *   UnsortedSegmentSum  missing on wasm, needed by the gradient of `gather` (embedding lookups).
  *   Slice, SplitV, GatherV2  faster JS versions (tensor/kernels.ts).
  *   ResearchAdamW  the fused AdamW update (tensor/adamw-kernel.ts).
+ *   ResearchRmsNorm(Grad), ResearchRope  fused RMSNorm and RoPE, forward and backward (tensor/fused.ts).
  *   BatchMatMul  OpenBLAS sgemm when available (tensor/blas.ts).
  */
 import * as tf from "@tensorflow/tfjs";
@@ -16,6 +17,7 @@ import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
 import { installBlasMatMul } from "./blas.js";
 import { installDataKernels } from "./kernels.js";
 import { installAdamWKernel } from "./adamw-kernel.js";
+import { installFusedKernels } from "./fused.js";
 
 /** True when the active BatchMatMul kernel handles transpose flags at full speed (BLAS), so grads keep them. */
 let transposeIsFree = false;
@@ -63,6 +65,7 @@ export async function installWasmKernels(): Promise<string[]> {
   if (process.env.RESEARCH_JS_KERNELS !== "0") {
     installDataKernels();
     installAdamWKernel();
+    installFusedKernels();
   }
   const blas = await installBlasMatMul();
   transposeIsFree = blas !== undefined;
