@@ -153,7 +153,12 @@ export function createTrainer(cfg: TrainConfig, deps: TrainerDeps): Trainer {
       adv: number;
     }[];
     const miniSize = Math.ceil(rows.length / cfg.updatesPerStep);
-    const minis = microBatches(rows.length, miniSize).map((idx) => microBatches(idx.length, cfg.microBatchSize).map((m) => m.map((k) => idx[k])));
+    const lengthOf = (r: number) => rows[r].seq.promptIds.length + rows[r].seq.responseIds.length;
+    // within a mini-batch, micro-batches take rows of similar length (longest first): less padding, same loss
+    const minis = microBatches(rows.length, miniSize).map((idx) => {
+      const byLength = [...idx].sort((a, b) => lengthOf(b) - lengthOf(a) || a - b);
+      return microBatches(byLength.length, cfg.microBatchSize).map((m) => m.map((k) => byLength[k]));
+    });
     // Micro-batches of the first mini-batch are updated before any optimizer step, so π_old = π_θ there: their old
     // log-probs are taken from the update's own forward (as constants), saving a forward pass. Later mini-batches
     // (updatesPerStep > 1) need the pre-update values, computed here.
