@@ -71,6 +71,7 @@ interface Slot {
   text: string;
   rng: Rng;
   maxStop: number;
+  stopString?: string;
 }
 
 export function createEngine(model: LoadedModel, opts: EngineOptions = {}): Engine {
@@ -108,19 +109,23 @@ export function createEngine(model: LoadedModel, opts: EngineOptions = {}): Engi
     if (eosIds.has(id) && !s.req.ignoreEos) return "eos";
     const stops = s.req.stop.filter((x) => x.length > 0);
     if (stops.length) {
-      const prevLen = s.text.length;
-      s.text = decodeAfter(tokenizer, s.prev, s.ids);
-      const from = Math.max(0, prevLen - s.maxStop - 2);
-      let best = -1;
-      let bestStop = "";
-      for (const stop of stops) {
-        const at = s.text.indexOf(stop, from);
-        if (at !== -1 && (best === -1 || at < best)) [best, bestStop] = [at, stop];
-      }
-      if (best !== -1) {
-        s.text = s.text.slice(0, best + bestStop.length);
-        (s as Slot & { stopString?: string }).stopString = bestStop;
-        return "stop";
+      // Decode only a window of recent tokens (4 per character covers byte-fallback pieces), so a long generation
+      // does not re-decode everything each step; on a hit, decode all and cut at the first occurrence.
+      const j = Math.max(0, s.ids.length - (4 * s.maxStop + 8));
+      const tail = decodeAfter(tokenizer, j === 0 ? s.prev : s.ids[j - 1], s.ids.slice(j));
+      if (stops.some((x) => tail.includes(x))) {
+        const text = decodeAfter(tokenizer, s.prev, s.ids);
+        let best = -1;
+        let bestStop = "";
+        for (const stop of stops) {
+          const at = text.indexOf(stop);
+          if (at !== -1 && (best === -1 || at < best)) [best, bestStop] = [at, stop];
+        }
+        if (best !== -1) {
+          s.text = text.slice(0, best + bestStop.length);
+          s.stopString = bestStop;
+          return "stop";
+        }
       }
     }
     if (s.ids.length >= s.req.maxTokens || s.cache.length + 1 > s.cache.capacity) return "length";
@@ -128,7 +133,7 @@ export function createEngine(model: LoadedModel, opts: EngineOptions = {}): Engi
   };
 
   const finish = (s: Slot, reason: GenerationResult["finishReason"]): GenerationResult => {
-    const stopString = (s as Slot & { stopString?: string }).stopString;
+    const stopString = s.stopString;
     const text = reason === "stop" ? s.text : decodeAfter(tokenizer, s.prev, s.ids);
     return { text, tokenIds: s.ids, logprobs: s.logprobs, finishReason: reason, ...(stopString !== undefined ? { stopString } : {}) };
   };

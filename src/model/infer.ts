@@ -13,14 +13,19 @@ import type { WeightMap } from "./weights.js";
 const sgemm = await loadSgemm();
 export const matmulBackend: "openblas" | "js" = sgemm ? "openblas" : "js";
 
-/** Packed weights of one decoder layer; linear weights are (out, in) row-major as in PyTorch. */
+/** Weights of one decoder layer, referenced (not copied) from the WeightMap; linear weights are (out, in) row-major. */
 interface LayerWeights {
   attnNorm: Float32Array; // (D)
-  wqkv: Float32Array; // (Hq*hs + 2*Hkv*hs, D): q, k, v rows stacked
-  bqkv: Float32Array | null; // (Hq*hs + 2*Hkv*hs) Qwen2 bias
-  wo: Float32Array; // (D, Hq*hs)
+  wq: Float32Array; // (H*hs, D)
+  wk: Float32Array; // (Hkv*hs, D)
+  wv: Float32Array; // (Hkv*hs, D)
+  bq: Float32Array | null; // (H*hs) Qwen2 bias
+  bk: Float32Array | null; // (Hkv*hs)
+  bv: Float32Array | null; // (Hkv*hs)
+  wo: Float32Array; // (D, H*hs)
   ffnNorm: Float32Array; // (D)
-  wgateUp: Float32Array; // (2F, D): gate rows then up rows
+  wgate: Float32Array; // (F, D)
+  wup: Float32Array; // (F, D)
   wdown: Float32Array; // (D, F)
 }
 
@@ -138,16 +143,6 @@ function need(weights: WeightMap, name: string, shape: number[]): Float32Array {
   return t.data;
 }
 
-function concat(...parts: Float32Array[]): Float32Array {
-  const out = new Float32Array(parts.reduce((a, p) => a + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
-
 /** The packed model: call `forward` with any mix of prefill and decode rows. */
 export class InferenceModel {
   readonly dims: Dims;
@@ -171,7 +166,7 @@ export class InferenceModel {
     this.setWeights(weights);
   }
 
-  /** Replace all weights (copied into the packed layout); shapes must match the config. */
+  /** Use these weights (referenced, not copied: in-place updates are seen); shapes must match the config. */
   setWeights(weights: WeightMap): void {
     const { D, F, L, H, Hkv, hs, V } = this.dims;
     const bias = this.config.attention_bias ?? this.config.model_type === "qwen2";
@@ -186,21 +181,16 @@ export class InferenceModel {
       const hasBias = bias && weights.has(`${p}.self_attn.q_proj.bias`);
       this.layers.push({
         attnNorm: need(weights, `${p}.input_layernorm.weight`, [D]),
-        wqkv: concat(
-          need(weights, `${p}.self_attn.q_proj.weight`, [H * hs, D]),
-          need(weights, `${p}.self_attn.k_proj.weight`, [Hkv * hs, D]),
-          need(weights, `${p}.self_attn.v_proj.weight`, [Hkv * hs, D]),
-        ),
-        bqkv: hasBias
-          ? concat(
-              need(weights, `${p}.self_attn.q_proj.bias`, [H * hs]),
-              need(weights, `${p}.self_attn.k_proj.bias`, [Hkv * hs]),
-              need(weights, `${p}.self_attn.v_proj.bias`, [Hkv * hs]),
-            )
-          : null,
+        wq: need(weights, `${p}.self_attn.q_proj.weight`, [H * hs, D]),
+        wk: need(weights, `${p}.self_attn.k_proj.weight`, [Hkv * hs, D]),
+        wv: need(weights, `${p}.self_attn.v_proj.weight`, [Hkv * hs, D]),
+        bq: hasBias ? need(weights, `${p}.self_attn.q_proj.bias`, [H * hs]) : null,
+        bk: hasBias ? need(weights, `${p}.self_attn.k_proj.bias`, [Hkv * hs]) : null,
+        bv: hasBias ? need(weights, `${p}.self_attn.v_proj.bias`, [Hkv * hs]) : null,
         wo: need(weights, `${p}.self_attn.o_proj.weight`, [D, H * hs]),
         ffnNorm: need(weights, `${p}.post_attention_layernorm.weight`, [D]),
-        wgateUp: concat(need(weights, `${p}.mlp.gate_proj.weight`, [F, D]), need(weights, `${p}.mlp.up_proj.weight`, [F, D])),
+        wgate: need(weights, `${p}.mlp.gate_proj.weight`, [F, D]),
+        wup: need(weights, `${p}.mlp.up_proj.weight`, [F, D]),
         wdown: need(weights, `${p}.mlp.down_proj.weight`, [D, F]),
       });
     }
@@ -254,7 +244,7 @@ export class InferenceModel {
    */
   forward(items: ForwardItem[]): Float32Array {
     const { D, F, H, Hkv, hs, V, eps } = this.dims;
-    const qDim = H * hs, kvDim = Hkv * hs, qkvDim = qDim + 2 * kvDim, group = H / Hkv;
+    const qDim = H * hs, kvDim = Hkv * hs, group = H / Hkv;
     let N = 0;
     let maxPos = 0;
     for (const it of items) {
@@ -274,29 +264,33 @@ export class InferenceModel {
         x.set(this.embed.subarray(id * D, id * D + D), r * D);
       }
     const xn = new Float32Array(N * D); // (N, D)
-    const qkv = new Float32Array(N * qkvDim); // (N, qDim + 2 kvDim)
+    const q = new Float32Array(N * qDim); // (N, H*hs)
+    const k = new Float32Array(N * kvDim); // (N, Hkv*hs)
+    const v = new Float32Array(N * kvDim); // (N, Hkv*hs)
     const att = new Float32Array(N * qDim); // (N, H*hs)
     const tmp = new Float32Array(N * D); // (N, D)
-    const gu = new Float32Array(N * 2 * F); // (N, 2F)
-    const hb = new Float32Array(N * F); // (N, F)
+    const gate = new Float32Array(N * F); // (N, F)
+    const up = new Float32Array(N * F); // (N, F)
     const scale = 1 / Math.sqrt(hs);
     let scores = new Float32Array(maxPos);
     for (let l = 0; l < this.layers.length; l++) {
       const lw = this.layers[l];
-      // 2) attention block: xn = rmsNorm(x); q, k, v = xn · Wqkvᵀ (+ b)
+      // 2) attention block: xn = rmsNorm(x); q, k, v = xn · Wᵀ (+ b)
       rmsNorm(xn, x, lw.attnNorm, N, D, eps);
-      matmulT(qkv, xn, lw.wqkv, lw.bqkv, N, D, qkvDim);
+      matmulT(q, xn, lw.wq, lw.bq, N, D, qDim);
+      matmulT(k, xn, lw.wk, lw.bk, N, D, kvDim);
+      matmulT(v, xn, lw.wv, lw.bv, N, D, kvDim);
       r = 0;
       for (const it of items) {
         const K = it.cache.k[l], Vc = it.cache.v[l];
         const start = it.cache.length;
         for (let t = 0; t < it.tokens.length; t++, r++) {
           const pos = start + t;
-          const row = r * qkvDim;
-          for (let h = 0; h < H; h++) this.rope(qkv, row + h * hs, pos);
-          for (let h = 0; h < Hkv; h++) this.rope(qkv, row + qDim + h * hs, pos);
-          K.set(qkv.subarray(row + qDim, row + qDim + kvDim), pos * kvDim);
-          Vc.set(qkv.subarray(row + qDim + kvDim, row + qkvDim), pos * kvDim);
+          const row = r * qDim, kvRow = r * kvDim;
+          for (let h = 0; h < H; h++) this.rope(q, row + h * hs, pos);
+          for (let h = 0; h < Hkv; h++) this.rope(k, kvRow + h * hs, pos);
+          K.set(k.subarray(kvRow, kvRow + kvDim), pos * kvDim);
+          Vc.set(v.subarray(kvRow, kvRow + kvDim), pos * kvDim);
           // causal attention of this row over positions 0..pos
           const T = pos + 1;
           if (scores.length < T) scores = new Float32Array(T);
@@ -306,7 +300,7 @@ export class InferenceModel {
             for (let s = 0; s < T; s++) {
               const kb = s * kvDim + ko;
               let d = 0;
-              for (let i = 0; i < hs; i++) d += qkv[qo + i] * K[kb + i];
+              for (let i = 0; i < hs; i++) d += q[qo + i] * K[kb + i];
               d *= scale;
               scores[s] = d;
               if (d > mx) mx = d;
@@ -330,15 +324,13 @@ export class InferenceModel {
       for (let i = 0; i < N * D; i++) x[i] += tmp[i];
       // 3) SwiGLU block: x += down(silu(gate(xn)) * up(xn))
       rmsNorm(xn, x, lw.ffnNorm, N, D, eps);
-      matmulT(gu, xn, lw.wgateUp, null, N, D, 2 * F);
-      for (let n = 0; n < N; n++) {
-        const g0 = n * 2 * F, h0 = n * F;
-        for (let i = 0; i < F; i++) {
-          const g = gu[g0 + i];
-          hb[h0 + i] = (g / (1 + Math.exp(-g))) * gu[g0 + F + i];
-        }
+      matmulT(gate, xn, lw.wgate, null, N, D, F);
+      matmulT(up, xn, lw.wup, null, N, D, F);
+      for (let i = 0; i < N * F; i++) {
+        const g = gate[i];
+        gate[i] = (g / (1 + Math.exp(-g))) * up[i]; // silu(gate) * up, in place
       }
-      matmulT(tmp, hb, lw.wdown, null, N, F, D);
+      matmulT(tmp, gate, lw.wdown, null, N, F, D);
       for (let i = 0; i < N * D; i++) x[i] += tmp[i];
     }
     for (const it of items) it.cache.length += it.tokens.length;

@@ -3,10 +3,9 @@
  * header `{name: {dtype, shape, data_offsets}, "__metadata__": {...}}`, then raw little-endian tensor bytes).
  * Reads F32, F16 and BF16 (converted to F32); writes F32. Sharded checkpoints via `model.safetensors.index.json`.
  */
-import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { closeSync, existsSync, fstatSync, fsyncSync, mkdirSync, openSync, readFileSync, readSync, renameSync, writeSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { InputError, UserError } from "../util/errors.js";
-import { writeFileAtomic } from "../util/fs.js";
 import type { Tensor32, WeightMap } from "./weights.js";
 
 interface HeaderEntry {
@@ -16,6 +15,7 @@ interface HeaderEntry {
 }
 
 const BYTES: Record<string, number> = { F32: 4, F16: 2, BF16: 2, F64: 8 };
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 /** IEEE half → float. */
 function f16ToF32(h: number): number {
@@ -33,7 +33,9 @@ function toF32(buf: Buffer, start: number, end: number, dtype: string): Float32A
   const out = new Float32Array(n);
   const bytes = new Uint8Array(buf.buffer, buf.byteOffset + start, end - start);
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (dtype === "F32") {
+  if (dtype === "F32" && bytes.byteOffset % 4 === 0 && LITTLE_ENDIAN) {
+    out.set(new Float32Array(bytes.buffer, bytes.byteOffset, n));
+  } else if (dtype === "F32") {
     for (let i = 0; i < n; i++) out[i] = dv.getFloat32(4 * i, true);
   } else if (dtype === "F64") {
     for (let i = 0; i < n; i++) out[i] = dv.getFloat64(8 * i, true);
@@ -47,40 +49,58 @@ function toF32(buf: Buffer, start: number, end: number, dtype: string): Float32A
   return out;
 }
 
-/** Read one `.safetensors` file into F32 tensors, plus its `__metadata__`. */
-export function readSafetensors(path: string): { weights: WeightMap; metadata: Record<string, string> } {
-  if (!existsSync(path)) throw new UserError(`safetensors file not found: ${path}`);
-  const buf = readFileSync(path);
-  if (buf.length < 8) throw new InputError(path, undefined, undefined, "file too short for a safetensors header");
-  const headerLen = Number(buf.readBigUInt64LE(0));
-  if (headerLen <= 0 || 8 + headerLen > buf.length) throw new InputError(path, undefined, "header", `bad header length ${headerLen}`);
-  let header: Record<string, HeaderEntry | Record<string, string>>;
-  try {
-    header = JSON.parse(buf.subarray(8, 8 + headerLen).toString("utf8"));
-  } catch (e) {
-    throw new InputError(path, undefined, "header", `invalid JSON (${(e as Error).message})`);
+/** Read exactly `length` bytes at `position` (files may exceed Node's 4 GiB Buffer limit, so never read whole). */
+function readAt(fd: number, length: number, position: number): Buffer {
+  const buf = Buffer.allocUnsafe(length);
+  let got = 0;
+  while (got < length) {
+    const n = readSync(fd, buf, got, Math.min(length - got, 1 << 30), position + got);
+    if (n === 0) break;
+    got += n;
   }
-  const base = 8 + headerLen;
-  const weights: WeightMap = new Map();
-  let metadata: Record<string, string> = {};
-  for (const [name, entry] of Object.entries(header)) {
-    if (name === "__metadata__") {
-      metadata = entry as Record<string, string>;
-      continue;
-    }
-    const { dtype, shape, data_offsets } = entry as HeaderEntry;
-    if (!(dtype in BYTES)) throw new InputError(path, undefined, name, `unsupported dtype ${dtype} (F32, F16, BF16, F64 are read)`);
-    const [s, e] = data_offsets;
-    const count = shape.reduce((a, b) => a * b, 1);
-    if (e - s !== count * BYTES[dtype] || base + e > buf.length)
-      throw new InputError(path, undefined, name, `data_offsets [${s}, ${e}] do not match shape [${shape}] ${dtype}`);
-    weights.set(name, { shape: [...shape], data: toF32(buf, base + s, base + e, dtype) });
-  }
-  return { weights, metadata };
+  return buf.subarray(0, got);
 }
 
-/** Serialize tensors as one F32 safetensors buffer (names sorted, 8-byte aligned header). */
-export function encodeSafetensors(weights: WeightMap, metadata: Record<string, string> = {}): Buffer {
+/** Read one `.safetensors` file into F32 tensors, plus its `__metadata__`. Tensors are read one at a time. */
+export function readSafetensors(path: string): { weights: WeightMap; metadata: Record<string, string> } {
+  if (!existsSync(path)) throw new UserError(`safetensors file not found: ${path}`);
+  const fd = openSync(path, "r");
+  try {
+    const size = fstatSync(fd).size;
+    if (size < 8) throw new InputError(path, undefined, undefined, "file too short for a safetensors header");
+    const headerLen = Number(readAt(fd, 8, 0).readBigUInt64LE(0));
+    if (headerLen <= 0 || 8 + headerLen > size) throw new InputError(path, undefined, "header", `bad header length ${headerLen}`);
+    let header: Record<string, HeaderEntry | Record<string, string>>;
+    try {
+      header = JSON.parse(readAt(fd, headerLen, 8).toString("utf8"));
+    } catch (e) {
+      throw new InputError(path, undefined, "header", `invalid JSON (${(e as Error).message})`);
+    }
+    const base = 8 + headerLen;
+    const weights: WeightMap = new Map();
+    let metadata: Record<string, string> = {};
+    for (const [name, entry] of Object.entries(header)) {
+      if (name === "__metadata__") {
+        metadata = entry as Record<string, string>;
+        continue;
+      }
+      const { dtype, shape, data_offsets } = entry as HeaderEntry;
+      if (!(dtype in BYTES)) throw new InputError(path, undefined, name, `unsupported dtype ${dtype} (F32, F16, BF16, F64 are read)`);
+      const [s, e] = data_offsets;
+      const count = shape.reduce((a, b) => a * b, 1);
+      if (e - s !== count * BYTES[dtype] || base + e > size)
+        throw new InputError(path, undefined, name, `data_offsets [${s}, ${e}] do not match shape [${shape}] ${dtype}`);
+      const bytes = readAt(fd, e - s, base + s);
+      weights.set(name, { shape: [...shape], data: toF32(bytes, 0, e - s, dtype) });
+    }
+    return { weights, metadata };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** The JSON header (padded to 8 bytes) and the sorted tensor order for an F32 file. */
+function planSafetensors(weights: WeightMap, metadata: Record<string, string>): { header: Buffer; names: string[]; dataBytes: number } {
   const names = [...weights.keys()].sort();
   const header: Record<string, unknown> = { __metadata__: { format: "pt", ...metadata } };
   let offset = 0;
@@ -94,23 +114,42 @@ export function encodeSafetensors(weights: WeightMap, metadata: Record<string, s
   let json = JSON.stringify(header);
   json += " ".repeat((8 - ((8 + Buffer.byteLength(json)) % 8)) % 8);
   const hbytes = Buffer.from(json, "utf8");
-  const out = Buffer.alloc(8 + hbytes.length + offset);
+  const out = Buffer.alloc(8 + hbytes.length);
   out.writeBigUInt64LE(BigInt(hbytes.length), 0);
   hbytes.copy(out, 8);
-  let p = 8 + hbytes.length;
-  for (const name of names) {
-    const t = weights.get(name) as Tensor32;
-    const src = Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength);
-    if (new Uint8Array(new Uint16Array([1]).buffer)[0] === 1) src.copy(out, p);
-    else for (let i = 0; i < t.data.length; i++) out.writeFloatLE(t.data[i], p + 4 * i);
-    p += t.data.byteLength;
-  }
-  return out;
+  return { header: out, names, dataBytes: offset };
 }
 
-/** Write F32 safetensors atomically. */
+function tensorBytes(t: Tensor32): Buffer {
+  if (LITTLE_ENDIAN) return Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+  const b = Buffer.alloc(t.data.byteLength);
+  for (let i = 0; i < t.data.length; i++) b.writeFloatLE(t.data[i], 4 * i);
+  return b;
+}
+
+/** Serialize tensors as one F32 safetensors buffer (names sorted, 8-byte aligned header). For small models/tests. */
+export function encodeSafetensors(weights: WeightMap, metadata: Record<string, string> = {}): Buffer {
+  const { header, names } = planSafetensors(weights, metadata);
+  return Buffer.concat([header, ...names.map((n) => tensorBytes(weights.get(n) as Tensor32))]);
+}
+
+/** Write F32 safetensors atomically, streaming tensor by tensor (temp file, fsync, rename). */
 export function writeSafetensors(path: string, weights: WeightMap, metadata: Record<string, string> = {}): void {
-  writeFileAtomic(path, encodeSafetensors(weights, metadata));
+  const { header, names } = planSafetensors(weights, metadata);
+  mkdirSync(dirname(path), { recursive: true });
+  const tmp = `${path}.tmp-${process.pid}-${Date.now()}`;
+  const fd = openSync(tmp, "w");
+  try {
+    const writeAll = (b: Buffer) => {
+      for (let off = 0; off < b.length; ) off += writeSync(fd, b, off, Math.min(b.length - off, 1 << 30));
+    };
+    writeAll(header);
+    for (const n of names) writeAll(tensorBytes(weights.get(n) as Tensor32));
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, path);
 }
 
 /** Read all weights of an HF directory: `model.safetensors`, or the shards listed in `model.safetensors.index.json`. */
