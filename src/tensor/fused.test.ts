@@ -45,3 +45,22 @@ test("fused RoPE equals the tfjs-ops version, forward and backward", () => {
   close(on.y, off.y);
   close(on.grads[0], off.grads[0]);
 });
+
+test("fused token log-probs and entropy equal the tfjs-ops version, forward and backward", async () => {
+  const { tokenLogprobsAndEntropy, setFusedLogprobs } = await import("../model/trainable-logprobs.js");
+  const z = tf.randomNormal([7, 11], 0, 2, "float32", 8);
+  const targets = Int32Array.from([0, 10, 3, 3, 5, 9, 1]);
+  const probe = tf.randomNormal([7, 2], 0, 1, "float32", 9);
+  const f = (a: tf.Tensor) => tf.stack(tokenLogprobsAndEntropy(a as tf.Tensor2D, targets), 1);
+  const run = (on: boolean) => {
+    setFusedLogprobs(on);
+    const r = valueAndGrads(true, f, [z], probe);
+    setFusedLogprobs(true);
+    return r;
+  };
+  const on = run(true);
+  const off = run(false);
+  close(on.y, off.y);
+  close(on.grads[0], off.grads[0]);
+  expect(() => tokenLogprobsAndEntropy(z as tf.Tensor2D, Int32Array.from([0, 1, 2, 3, 4, 5, 11]))).toThrow(/target 11 at row 6 outside \[0, 11\)/);
+});

@@ -10,6 +10,7 @@
  *   Slice, SplitV, GatherV2  faster JS versions (tensor/kernels.ts).
  *   ResearchAdamW  the fused AdamW update (tensor/adamw-kernel.ts).
  *   ResearchRmsNorm(Grad), ResearchRope  fused RMSNorm and RoPE, forward and backward (tensor/fused.ts).
+ *   ResearchTokenLogprobs(Grad)  fused log-softmax → target log-prob and entropy (model/trainable-logprobs.ts).
  *   BatchMatMul  OpenBLAS sgemm when available (tensor/blas.ts).
  */
 import * as tf from "@tensorflow/tfjs";
@@ -18,6 +19,7 @@ import { installBlasMatMul } from "./blas.js";
 import { installDataKernels } from "./kernels.js";
 import { installAdamWKernel } from "./adamw-kernel.js";
 import { installFusedKernels } from "./fused.js";
+import { installLogprobKernels } from "../model/trainable-logprobs.js";
 
 /** True when the active BatchMatMul kernel handles transpose flags at full speed (BLAS), so grads keep them. */
 let transposeIsFree = false;
@@ -66,6 +68,7 @@ export async function installWasmKernels(): Promise<string[]> {
     installDataKernels();
     installAdamWKernel();
     installFusedKernels();
+    installLogprobKernels();
   }
   const blas = await installBlasMatMul();
   transposeIsFree = blas !== undefined;
