@@ -41,8 +41,10 @@ export interface RolloutOptions {
   /** Run only these samples (resume): called with the example id and sample index. */
   include?: (exampleId: string, sample: number) => boolean;
   /**
-   * async (default): each rollout continues as soon as its search returns (no round barrier; best with continuous
-   * batching backends). rounds: lock-step rounds, one backend batch and one retriever call per round.
+   * rounds (default): lock-step rounds, one backend batch and one retriever call per round; batches are the same on
+   * every run, so a seed reproduces the rollouts exactly. async: each rollout continues as soon as its search returns
+   * (no round barrier, best with continuously batched backends), but batches then depend on timing, and so (through
+   * floating-point batch effects) may the samples.
    */
   schedule?: "async" | "rounds";
 }
@@ -91,7 +93,7 @@ export async function runRollouts(opts: RolloutOptions): Promise<Trajectory[]> {
 /** The loop as a stream of events (segments as they are produced, trajectories as they finish). */
 export async function* streamRollouts(opts: RolloutOptions): AsyncGenerator<RolloutEvent> {
   const steps = createSteps(opts);
-  yield* (opts.schedule ?? "async") === "rounds" ? scheduleRounds(opts, steps) : scheduleAsync(opts, steps);
+  yield* (opts.schedule ?? "rounds") === "rounds" ? scheduleRounds(opts, steps) : scheduleAsync(opts, steps);
 }
 
 type Steps = ReturnType<typeof createSteps>;

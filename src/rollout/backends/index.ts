@@ -77,7 +77,7 @@ export const RolloutConfigSchema = z.object({
   maxSearches: z.coerce.number().int().min(0).optional().describe("cap on searches per rollout (paper: none)"),
   seed: z.coerce.number().int().default(0).describe("sampling seed (per rollout and round)"),
   batchSize: z.coerce.number().int().positive().default(64).describe("rollouts in flight at once"),
-  schedule: z.enum(["async", "rounds"]).default("async").describe("async: a rollout continues as soon as its search returns; rounds: lock-step rounds"),
+  schedule: z.enum(["rounds", "async"]).default("rounds").describe("rounds: lock-step rounds (reproducible); async: a rollout continues as soon as its search returns"),
 });
 export type RolloutConfig = z.input<typeof RolloutConfigSchema>;
 
@@ -130,7 +130,7 @@ export function addRolloutOptions(cmd: Command, defaults: { temperature?: string
     .option("--max-searches <n>", "cap on searches per rollout (default: none)")
     .option("--seed <n>", "sampling seed", "0")
     .option("--batch-size <n>", "rollouts in flight at once", "64")
-    .option("--schedule <s>", "async (continue as each search returns) | rounds (lock-step rounds)", "async");
+    .option("--schedule <s>", "rounds (lock-step, reproducible) | async (continue as each search returns)", "rounds");
 }
 
 type Flags = Record<string, unknown>;

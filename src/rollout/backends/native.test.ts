@@ -64,6 +64,17 @@ describe("native backend (stories260K)", () => {
     }
   });
 
+  test("rounds schedule: sampled rollouts (temperature 1) are reproduced exactly by a seed", async () => {
+    const backend = createNativeBackend({ model, maxBatch: 3 });
+    const opts = { backend, retriever, examples, n: 2, template: sentences, temperature: 1, topP: 0.95, maxResponseTokens: 60, seed: 11, batchSize: 12 };
+    const a = await runRollouts(opts);
+    const b = await runRollouts(opts);
+    expect(a.map((t) => t.responseIds)).toEqual(b.map((t) => t.responseIds));
+    expect(a.map((t) => t.segments.flatMap((s) => s.logprobs ?? []))).toEqual(b.map((t) => t.segments.flatMap((s) => s.logprobs ?? [])));
+    const c = await runRollouts({ ...opts, seed: 12 });
+    expect(c.map((t) => t.response)).not.toEqual(a.map((t) => t.response));
+  });
+
   test("greedy log-probs are the engine's, and a policy segment's text is its ids' decoding", async () => {
     const backend = createNativeBackend({ model });
     const [t] = await runRollouts({ backend, retriever, examples: examples.slice(0, 1), template: sentences, temperature: 0, maxResponseTokens: 30 });
