@@ -63,5 +63,6 @@ export function grpoLossReference(x: GrpoLossInputsRef, o: GrpoLossOptions): Grp
   const kl = agg("kl");
   const entropy = agg("ent");
   const loss = pgLoss - o.entropyCoef * entropy + o.klCoef * kl;
-  return { loss, pgLoss, kl, entropy, clipFrac: agg("clip"), approxKl: agg("akl") };
+  const tokenMean = (k: keyof typeof sums) => sums[k] / (o.tokenNormalizer ?? (o.lossAgg === "token-mean" ? o.normalizer : undefined) ?? Math.max(1, tokens));
+  return { loss, pgLoss, kl, entropy, clipFrac: tokenMean("clip"), approxKl: tokenMean("akl") };
 }

@@ -124,6 +124,8 @@ export interface GrpoLossOptions {
   lossAgg: LossAggMode;
   /** Denominator for the whole mini-batch (see aggregateLoss); default: this batch alone. */
   normalizer?: number;
+  /** Unmasked tokens of the whole mini-batch, for the token-mean statistics (clipFrac, approxKl). */
+  tokenNormalizer?: number;
 }
 
 export interface GrpoLossParts {
@@ -132,8 +134,9 @@ export interface GrpoLossParts {
   pgLoss: tf.Scalar;
   kl: tf.Scalar;
   entropy: tf.Scalar;
+  /** Share of unmasked tokens where the clipped branch was taken (a token mean in every aggregation mode). */
   clipFrac: tf.Scalar;
-  /** Mean of (oldLogp − logp) over the mask: verl's ppo_kl, how far the update has moved. */
+  /** Token mean of (oldLogp − logp) over the mask: verl's ppo_kl, how far the update has moved. */
   approxKl: tf.Scalar;
 }
 
@@ -153,8 +156,10 @@ export function grpoLoss(x: GrpoLossInputs, o: GrpoLossOptions): GrpoLossParts {
       loss = tf.sub(loss, tf.mul(o.entropyCoef, entropy));
     }
     if (o.klCoef !== 0) loss = tf.add(loss, tf.mul(o.klCoef, kl));
-    const clipFrac = agg(clipped);
-    const approxKl = agg(tf.sub(x.oldLogp, x.logp) as tf.Tensor2D);
+    // statistics are token means whatever the loss aggregation (verl: masked_mean)
+    const tokenMean = (t: tf.Tensor2D) => aggregateLoss(t, x.lossMask, "token-mean", o.tokenNormalizer ?? (o.lossAgg === "token-mean" ? o.normalizer : undefined));
+    const clipFrac = tokenMean(clipped);
+    const approxKl = tokenMean(tf.sub(x.oldLogp, x.logp) as tf.Tensor2D);
     return { loss: loss as tf.Scalar, pgLoss, kl, entropy, clipFrac, approxKl };
   });
 }

@@ -190,6 +190,7 @@ export function createTrainer(cfg: TrainConfig, deps: TrainerDeps): Trainer {
       const parts = micro.slice(k, k + mini.length);
       k += mini.length;
       const normalizer = normalizerOf(cfg.lossAgg as LossAggMode, parts.map((p) => p.batch));
+      const tokenNormalizer = normalizerOf("token-mean", parts.map((p) => p.batch));
       const tb = now();
       const part = { loss: 0, pg: 0, kl: 0, ent: 0, clip: 0, akl: 0 };
       const lossFns = parts.map((p) => () => {
@@ -198,7 +199,7 @@ export function createTrainer(cfg: TrainConfig, deps: TrainerDeps): Trainer {
         const { logprobs, entropy } = deps.policy.tokenLogprobs({ inputIds: p.ids, B: p.batch.B, T: p.batch.L, attentionMask: p.mask });
         const r = grpoLoss(
           { logp: logprobs, oldLogp: p.oldLogp ?? (tf.tensor2d(logprobs.dataSync() as Float32Array, logprobs.shape) as tf.Tensor2D), refLogp: p.refLogp, entropy, advantages: adv, lossMask },
-          { clipRatio: cfg.clipRatio, klCoef: cfg.klCoef, entropyCoef: cfg.entropyCoef, lossAgg: cfg.lossAgg as LossAggMode, normalizer },
+          { clipRatio: cfg.clipRatio, klCoef: cfg.klCoef, entropyCoef: cfg.entropyCoef, lossAgg: cfg.lossAgg as LossAggMode, normalizer, tokenNormalizer },
         );
         part.loss += r.loss.dataSync()[0];
         part.pg += r.pgLoss.dataSync()[0];
