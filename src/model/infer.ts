@@ -5,13 +5,12 @@
  * so every linear layer is a single batched matmul; only attention is per sequence.
  */
 import { UserError } from "../util/errors.js";
-import { loadSgemm } from "../tensor/blas.js";
+import { blas } from "./kernels.js";
 import type { ModelConfig } from "./config.js";
 import type { WeightMap } from "./weights.js";
 
-/** OpenBLAS cblas_sgemm through koffi when present (5–20× the JS loop by measurement); RESEARCH_BLAS=0 turns it off. */
-const sgemm = await loadSgemm();
-export const matmulBackend: "openblas" | "js" = sgemm ? "openblas" : "js";
+/** OpenBLAS through koffi when present (5–20× the JS loop by measurement); RESEARCH_BLAS=0 turns it off. */
+export const matmulBackend: "openblas" | "js" = blas ? "openblas" : "js";
 
 /** Weights of one decoder layer, referenced (not copied) from the WeightMap; linear weights are (out, in) row-major. */
 interface LayerWeights {
@@ -75,9 +74,10 @@ export function dimsOf(c: ModelConfig): Dims {
 
 /** y (N, O) = x (N, I) · Wᵀ (+ b), W (O, I): OpenBLAS sgemm when available, else the JS loop. */
 export function matmulT(y: Float32Array, x: Float32Array, w: Float32Array, b: Float32Array | null, N: number, I: number, O: number): void {
-  if (!sgemm) return matmulTLoop(y, x, w, b, N, I, O);
+  if (!blas) return matmulTLoop(y, x, w, b, N, I, O);
   if (b) for (let n = 0; n < N; n++) y.set(b, n * O);
-  sgemm(101 /* row major */, 111 /* x as is */, 112 /* Wᵀ */, N, O, I, 1, x, I, w, I, b ? 1 : 0, y, O);
+  if (N === 1) blas.sgemv(101 /* row major */, 111 /* W as is */, O, I, 1, w, I, x, 1, b ? 1 : 0, y, 1);
+  else blas.sgemm(101 /* row major */, 111 /* x as is */, 112 /* Wᵀ */, N, O, I, 1, x, I, w, I, b ? 1 : 0, y, O);
 }
 
 /** The JS loop: four rows share each weight load; W is walked in cache-sized blocks. */
