@@ -20,13 +20,77 @@ export interface Bm25Scratch {
   acc: Float64Array; // (N,) partial scores, all zero between queries
   touched: Int32Array; // (N,) docs with acc > 0
   cand: Int32Array; // (N,) surviving candidates in candidate mode
+  heapPos: Int32Array; // (N,) position of a doc in the running top-k heap, −1 when absent
 }
 
 export const createScratch = (numDocs: number): Bm25Scratch => ({
   acc: new Float64Array(numDocs),
   touched: new Int32Array(numDocs),
   cand: new Int32Array(numDocs),
+  heapPos: new Int32Array(numDocs).fill(-1),
 });
+
+/**
+ * The running k best partial scores (a min-heap of docs keyed by acc[doc]), so θ = the k-th best is known
+ * after every posting without rescanning. Scores only grow; a doc already inside moves down the heap.
+ */
+class RunningTopK {
+  readonly docs: Int32Array;
+  size = 0;
+  constructor(private k: number, private acc: Float64Array, private pos: Int32Array) {
+    this.docs = new Int32Array(k);
+  }
+  /** θ: the k-th best score so far (0 until k docs were seen). */
+  theta(): number {
+    return this.size < this.k ? 0 : this.acc[this.docs[0]];
+  }
+  /** Call after acc[d] grew and acc[d] > theta(). */
+  offer(d: number): void {
+    let i = this.pos[d];
+    if (i < 0) {
+      if (this.size < this.k) {
+        i = this.size++;
+        this.docs[i] = d;
+        this.pos[d] = i;
+        this.up(i);
+        return;
+      }
+      this.pos[this.docs[0]] = -1; // evict the smallest
+      this.docs[0] = d;
+      this.pos[d] = 0;
+      i = 0;
+    }
+    this.down(i);
+  }
+  private up(i: number): void {
+    const { docs, acc, pos } = this;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (acc[docs[p]] <= acc[docs[i]]) break;
+      const t = docs[p]; docs[p] = docs[i]; docs[i] = t;
+      pos[docs[p]] = p; pos[docs[i]] = i;
+      i = p;
+    }
+  }
+  private down(i: number): void {
+    const { docs, acc, pos } = this;
+    for (;;) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let m = i;
+      if (l < this.size && acc[docs[l]] < acc[docs[m]]) m = l;
+      if (r < this.size && acc[docs[r]] < acc[docs[m]]) m = r;
+      if (m === i) return;
+      const t = docs[m]; docs[m] = docs[i]; docs[i] = t;
+      pos[docs[m]] = m; pos[docs[i]] = i;
+      i = m;
+    }
+  }
+  clear(): void {
+    for (let i = 0; i < this.size; i++) this.pos[this.docs[i]] = -1;
+    this.size = 0;
+  }
+}
 
 interface QueryTerm {
   id: number;
@@ -108,6 +172,7 @@ export function searchBm25(ix: Bm25Index, terms: string[], k: number, scratch: B
   const plan = planQuery(ix, terms);
   if (plan.length === 0 || k <= 0) return [];
   const { acc, touched, cand } = scratch;
+  const top = new RunningTopK(k, acc, scratch.heapPos);
   const { postDocs, postTfs, offsets, docNorm } = ix;
   const k1p1 = ix.meta.k1 + 1;
   // rest[i]: the bound of terms after i, summed from the end so the last is exactly 0.
@@ -128,10 +193,15 @@ export function searchBm25(ix: Bm25Index, terms: string[], k: number, scratch: B
       for (let p = lo; p < hi; p++) {
         const d = postDocs[p];
         const tf = postTfs[p];
-        if (acc[d] === 0) touched[nTouched++] = d;
-        acc[d] += (w * tf) / (tf + docNorm[d]);
+        const a = acc[d];
+        if (a === 0) touched[nTouched++] = d;
+        const s = a + (w * tf) / (tf + docNorm[d]);
+        acc[d] = s;
+        if (s > theta) {
+          top.offer(d);
+          theta = top.theta();
+        }
       }
-      theta = kthScore(acc, touched, nTouched, k);
       if (nTouched >= k && remaining < theta) {
         nCand = 0;
         for (let i = 0; i < nTouched; i++) if (acc[touched[i]] + remaining >= theta) cand[nCand++] = touched[i];
@@ -161,6 +231,7 @@ export function searchBm25(ix: Bm25Index, terms: string[], k: number, scratch: B
     }
   }
   const out = nCand < 0 ? topK(acc, touched, nTouched, k) : topK(acc, cand, nCand, k);
+  top.clear();
   for (let i = 0; i < nTouched; i++) acc[touched[i]] = 0;
   return out;
 }
