@@ -34,3 +34,28 @@ test("training model logits equal the inference engine's, prefill and after a tr
   check();
   trainable.dispose();
 });
+
+test("on the real stories260K checkpoint (llama2.c, GQA) the training model matches the engine and the float64 reference", async () => {
+  const { loadModel } = await import("./load.js");
+  const { referenceLogits } = await import("./trainable-reference.js");
+  const { config, weights, tokenizer } = await loadModel("../shared/data/models/stories260K");
+  const text = "Once upon a time, there was a little girl named Lily.";
+  const ids = Int32Array.from(tokenizer.encode(text).slice(0, 16));
+  const T = ids.length;
+  const trainable = createTrainableModel(config, weights);
+  const engine = new InferenceModel(config, weights);
+  const ours = trainable.logits(ids, 1, T);
+  const got = ours.dataSync();
+  const theirs = engine.forward([{ cache: engine.newCache(T), tokens: ids, logits: "all" }]);
+  const ref = referenceLogits(config, weights, ids);
+  let errEngine = 0;
+  let errRef = 0;
+  for (let i = 0; i < got.length; i++) {
+    errEngine = Math.max(errEngine, Math.abs(got[i] - theirs[i]));
+    errRef = Math.max(errRef, Math.abs(got[i] - ref[i]));
+  }
+  expect(errEngine).toBeLessThan(1e-3);
+  expect(errRef).toBeLessThan(1e-3);
+  ours.dispose();
+  trainable.dispose();
+});
