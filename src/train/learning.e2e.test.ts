@@ -56,6 +56,9 @@ describe("GRPO learns to search from the reward alone", () => {
     const start = { search: mean(first.map((x) => x.search_rate)), f1: mean(first.map((x) => x.answer_f1_mean)) };
     const end = { search: mean(last.map((x) => x.search_rate)), f1: mean(last.map((x) => x.answer_f1_mean)) };
     console.log(`pretrain ${pretrainS.toFixed(1)}s; ${log.length} GRPO steps in ${((Date.now() - t0) / 1000 - pretrainS).toFixed(1)}s; search ${start.search.toFixed(2)} → ${end.search.toFixed(2)}, F1 ${start.f1.toFixed(2)} → ${end.f1.toFixed(2)}`);
+    const lpDiff = Math.max(...log.map((m) => m.rollout_logprob_diff ?? Infinity));
+    console.log(`max |rollout − trainer| log-prob difference over the run: ${lpDiff.toExponential(2)}`);
+    expect(lpDiff).toBeLessThan(1e-3); // rollouts are on-policy: the engine and the trainable model agree
     expect(start.search).toBeLessThan(0.2);
     expect(start.f1).toBeLessThan(0.2);
     expect(end.search - start.search).toBeGreaterThanOrEqual(0.3);

@@ -33,6 +33,9 @@ describe("trainer", () => {
     expect(out.metrics.kl).toBe(0);
     expect(out.metrics.approx_kl).toBe(0); // π_old recomputed from the same weights: ratio exactly 1
     expect(out.metrics.clip_frac).toBe(0);
+    // on-policy: the engine's sampling log-probs equal the trainer's recomputed ones (two implementations, one model)
+    expect(out.metrics.rollout_logprob_diff).not.toBeNull();
+    expect(out.metrics.rollout_logprob_diff!).toBeLessThan(1e-4);
     expect(out.trajectories).toHaveLength(cfg.promptsPerStep * cfg.groupSize);
     // one group per prompt, consecutive, sharing the question
     expect(out.trajectories[0].question).toBe(out.trajectories[2].question);

@@ -59,6 +59,9 @@ export interface StepMetrics {
   entropy: number;
   clip_frac: number;
   approx_kl: number;
+  /** Mean |log π_old(token) − the sampler's log-prob| over trained tokens: ≈ 0 when rollouts are on-policy (null
+   *  when the backend gives no log-probs or sampling is tempered). */
+  rollout_logprob_diff: number | null;
   grad_norm: number;
   lr: number;
   forced_search_prob: number;
@@ -148,10 +151,9 @@ export function createTrainer(cfg: TrainConfig, deps: TrainerDeps): Trainer {
     const advantages = groupAdvantages(rewards, G, cfg.advEps);
 
     // 4) old log-probs (and reference log-probs) of every sampled token, before any update
-    const rows = trajectories.map((t, i) => ({ seq: trainable(t), adv: advantages[i] })).filter((r) => r.seq !== null) as {
-      seq: TrainSequence;
-      adv: number;
-    }[];
+    const rows = trajectories
+      .map((t, i) => ({ seq: trainable(t), adv: advantages[i], rolloutLogp: rolloutLogprobs(t) }))
+      .filter((r) => r.seq !== null) as { seq: TrainSequence; adv: number; rolloutLogp: number[] | null }[];
     const miniSize = Math.ceil(rows.length / cfg.updatesPerStep);
     const lengthOf = (r: number) => rows[r].seq.promptIds.length + rows[r].seq.responseIds.length;
     // within a mini-batch, micro-batches take rows of similar length (longest first): less padding, same loss
@@ -183,6 +185,7 @@ export function createTrainer(cfg: TrainConfig, deps: TrainerDeps): Trainer {
     let backwardMs = 0;
     let optimMs = 0;
     const stats = { loss: 0, pg: 0, kl: 0, ent: 0, clip: 0, akl: 0, gnorm: 0 };
+    const lpDiff = { sum: 0, n: 0 };
     let skipReason: string | undefined;
     let k = 0;
     const lr = lrAt(cfg, s);
@@ -193,12 +196,30 @@ export function createTrainer(cfg: TrainConfig, deps: TrainerDeps): Trainer {
       const tokenNormalizer = normalizerOf("token-mean", parts.map((p) => p.batch));
       const tb = now();
       const part = { loss: 0, pg: 0, kl: 0, ent: 0, clip: 0, akl: 0 };
+      /** On-policy check: |log π_old − the sampler's log-prob| over trained tokens (same weights, two engines). */
+      const compareWithRollout = (p: (typeof micro)[number], old: tf.Tensor2D) => {
+        if (cfg.temperature !== 1 || cfg.topP < 1) return; // the sampler's log-probs are then of another distribution
+        const data = old.dataSync();
+        const T = p.batch.L - 1;
+        p.idx.forEach((r, b) => {
+          const ref = rows[r].rolloutLogp;
+          if (!ref) return;
+          const P = rows[r].seq.promptIds.length;
+          for (let i = 0; i < ref.length; i++)
+            if (p.batch.lossMask[b][P + i - 1] && Number.isFinite(ref[i])) {
+              lpDiff.sum += Math.abs(data[b * T + P + i - 1] - ref[i]);
+              lpDiff.n++;
+            }
+        });
+      };
       const lossFns = parts.map((p) => () => {
         const adv = tf.tensor2d(p.idx.map((r) => rows[r].adv), [p.batch.B, 1]); // (B, 1)
         const lossMask = tf.tensor2d(p.batch.lossMask); // (B, T)
         const { logprobs, entropy } = deps.policy.tokenLogprobs({ inputIds: p.ids, B: p.batch.B, T: p.batch.L, attentionMask: p.mask });
+        const oldLogp = p.oldLogp ?? (tf.tensor2d(logprobs.dataSync() as Float32Array, logprobs.shape) as tf.Tensor2D);
+        compareWithRollout(p, oldLogp);
         const r = grpoLoss(
-          { logp: logprobs, oldLogp: p.oldLogp ?? (tf.tensor2d(logprobs.dataSync() as Float32Array, logprobs.shape) as tf.Tensor2D), refLogp: p.refLogp, entropy, advantages: adv, lossMask },
+          { logp: logprobs, oldLogp, refLogp: p.refLogp, entropy, advantages: adv, lossMask },
           { clipRatio: cfg.clipRatio, klCoef: cfg.klCoef, entropyCoef: cfg.entropyCoef, lossAgg: cfg.lossAgg as LossAggMode, normalizer, tokenNormalizer },
         );
         part.loss += r.loss.dataSync()[0];
@@ -255,6 +276,7 @@ export function createTrainer(cfg: TrainConfig, deps: TrainerDeps): Trainer {
       entropy: stats.ent,
       clip_frac: stats.clip,
       approx_kl: stats.akl,
+      rollout_logprob_diff: lpDiff.n ? lpDiff.sum / lpDiff.n : null,
       grad_norm: stats.gnorm,
       lr,
       forced_search_prob: forcedProb,
@@ -316,6 +338,19 @@ export function createTrainer(cfg: TrainConfig, deps: TrainerDeps): Trainer {
       }
     });
     return out;
+  }
+
+  /** The sampler's log-prob of each response token (NaN for tool tokens), or null when the backend gave none. */
+  function rolloutLogprobs(t: Trajectory): number[] | null {
+    const out: number[] = [];
+    for (const seg of t.segments) {
+      const n = seg.tokenIds?.length ?? 0;
+      if (seg.kind === "policy") {
+        if (!seg.logprobs || seg.logprobs.length !== n) return null;
+        out.push(...seg.logprobs);
+      } else for (let i = 0; i < n; i++) out.push(NaN);
+    }
+    return out.length === (t.responseIds?.length ?? -1) ? out : null;
   }
 
   /** A trajectory's token view, or null when it has none (an errored rollout): scored, but not trained on. */
