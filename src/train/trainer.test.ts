@@ -86,6 +86,26 @@ describe("trainer", () => {
     s.dispose();
   });
 
+  it("forces a first search by appending the prefix to the prompt (never trained on), scored with the prefix", async () => {
+    const cfg = TrainConfig.parse({ ...small, klCoef: 0, curriculum: { forcedSearchProb: 1, forcedSearchAnnealSteps: 10, forcedPrefix: " <think> </think> <search>" } });
+    const { s } = setup({ klCoef: 0 });
+    const out = (await createTrainer(cfg, s).step())!;
+    expect(out.metrics.forced_search_prob).toBe(1);
+    for (const t of out.trajectories) {
+      expect(t.forced).toBe(true);
+      expect(t.prompt.endsWith("<search>")).toBe(true);
+      expect(t.promptIds!.at(-1)).toBe(task.tokenizer.encode("<search>")[0]);
+    }
+    s.dispose();
+  });
+
+  it("refuses a forced first search with a chat template", () => {
+    const cfg = TrainConfig.parse({ ...small, klCoef: 0, curriculum: { forcedSearchProb: 0.5 } });
+    const { s } = setup({ klCoef: 0 });
+    expect(() => createTrainer(cfg, { ...s, template: "research-instruct" })).toThrow(/chat template/);
+    s.dispose();
+  });
+
   test.each([
     [{ klCoef: 0.01 }, "klCoef > 0 needs a reference model"],
     [{ updatesPerStep: 4 }, "must divide"],

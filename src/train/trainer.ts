@@ -114,6 +114,8 @@ export function createTrainer(cfg: TrainConfig, deps: TrainerDeps): Trainer {
   const rng: Rng = createRng(cfg.seed ^ 0x2545f491);
   const totalSteps = cfg.maxSteps ?? Math.max(1, Math.ceil((cfg.epochs * deps.examples.length) / P));
   const template = typeof deps.template === "object" ? deps.template : getTemplate(deps.template ?? "research");
+  if (template.chat && cfg.curriculum.forcedSearchProb > 0)
+    throw new UserError(`curriculum.forcedSearchProb: a forced first search appends to a completion prompt; template "${template.name}" is a chat template`);
   let stepsDone = 0;
   let badSteps = 0;
 
