@@ -6,7 +6,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
-import { installCustomGradients, installWasmKernels } from "./grads.js";
+import { installCustomGradients, installWasmKernels, setTransposeIsFree } from "./grads.js";
 
 export type BackendName = "tensorflow" | "wasm" | "cpu";
 
@@ -39,16 +39,18 @@ export function initTensorBackend(opts: TensorBackendOptions = {}): Promise<Tens
 
 async function pickBackend(opts: TensorBackendOptions): Promise<TensorBackendInfo> {
   const prefer = opts.prefer ?? (process.env.RESEARCH_TF_BACKEND as BackendName | undefined);
+  if (prefer !== undefined && !["tensorflow", "wasm", "cpu"].includes(prefer))
+    throw new Error(`unknown tensor backend "${prefer}" (RESEARCH_TF_BACKEND): use tensorflow, wasm or cpu`);
   if (prefer === undefined || prefer === "tensorflow") {
     if (await tryTfjsNode()) {
       installCustomGradients();
+      setTransposeIsFree(true);
       return { name: "tensorflow", details: ["native TensorFlow"] };
     }
     if (prefer === "tensorflow") throw new Error("RESEARCH_TF_BACKEND=tensorflow but @tensorflow/tfjs-node is not installed");
   }
   if (prefer === "cpu") {
-    await import("@tensorflow/tfjs-backend-cpu");
-    await tf.setBackend("cpu");
+    await tf.setBackend("cpu"); // registered by @tensorflow/tfjs
     await tf.ready();
     installCustomGradients();
     return { name: "cpu", details: ["pure JavaScript, slow"] };

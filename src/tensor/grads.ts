@@ -37,6 +37,11 @@ export function matMulFast(a: tf.Tensor, b: tf.Tensor, transposeA = false, trans
   return tf.matMul(transposeA ? swapLast(a) : a, transposeB ? swapLast(b) : b);
 }
 
+/** Native TensorFlow (tfjs-node) runs transposed matmuls at full speed too. */
+export function setTransposeIsFree(free: boolean): void {
+  transposeIsFree = free;
+}
+
 let gradsInstalled = false;
 /** Re-register the BatchMatMul gradient with matMulFast. Idempotent. */
 export function installCustomGradients(): void {
