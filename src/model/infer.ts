@@ -160,6 +160,7 @@ export class InferenceModel {
   ) {
     this.dims = dimsOf(config);
     const { H, Hkv, hs, D } = this.dims;
+    this.blasAttention = hs >= 32;
     if (H % Hkv) throw new UserError(`num_attention_heads ${H} is not a multiple of num_key_value_heads ${Hkv}`);
     if (hs % 2) throw new UserError(`head_dim ${hs} must be even for RoPE`);
     if (!config.head_dim && D % H) throw new UserError(`hidden_size ${D} is not a multiple of num_attention_heads ${H}`);
@@ -238,13 +239,85 @@ export class InferenceModel {
     }
   }
 
+  /** Route attention through BLAS (sgemm/sgemv per head) — faster from head_dim 32 by measurement; else JS loops. */
+  blasAttention: boolean;
+  private scores = new Float32Array(0);
+
+  /** Attention of `Tn` rows starting at row `r` (positions start..start+Tn-1), JS loops. att (rows, H*hs). */
+  attendLoop(q: Float32Array, K: Float32Array, Vc: Float32Array, att: Float32Array, r: number, start: number, Tn: number): void {
+    const { H, Hkv, hs } = this.dims;
+    const qDim = H * hs, kvDim = Hkv * hs, group = H / Hkv, scale = 1 / Math.sqrt(hs);
+    if (this.scores.length < start + Tn) this.scores = new Float32Array(start + Tn);
+    const scores = this.scores;
+    for (let t = 0; t < Tn; t++) {
+      const T = start + t + 1, row = (r + t) * qDim;
+      for (let h = 0; h < H; h++) {
+        const qo = row + h * hs, ko = Math.floor(h / group) * hs;
+        let mx = -Infinity;
+        for (let s = 0; s < T; s++) {
+          const kb = s * kvDim + ko;
+          let d = 0;
+          for (let i = 0; i < hs; i++) d += q[qo + i] * K[kb + i];
+          d *= scale;
+          scores[s] = d;
+          if (d > mx) mx = d;
+        }
+        let sum = 0;
+        for (let s = 0; s < T; s++) {
+          const e = Math.exp(scores[s] - mx);
+          scores[s] = e;
+          sum += e;
+        }
+        const ao = row + h * hs;
+        for (let i = 0; i < hs; i++) att[ao + i] = 0;
+        for (let s = 0; s < T; s++) {
+          const p = scores[s] / sum, vb = s * kvDim + ko;
+          for (let i = 0; i < hs; i++) att[ao + i] += p * Vc[vb + i];
+        }
+      }
+    }
+  }
+
+  /** The same with BLAS: per head, scores (Tn, T) = scale · Q_h K_hᵀ and out (Tn, hs) = softmax(scores) V_h, on strided views. */
+  attendBlas(q: Float32Array, K: Float32Array, Vc: Float32Array, att: Float32Array, r: number, start: number, Tn: number): void {
+    const { H, Hkv, hs } = this.dims;
+    const qDim = H * hs, kvDim = Hkv * hs, group = H / Hkv, scale = 1 / Math.sqrt(hs);
+    const T = start + Tn;
+    if (this.scores.length < Tn * T) this.scores = new Float32Array(Tn * T);
+    const S = this.scores;
+    const b = blas!;
+    for (let h = 0; h < H; h++) {
+      const kvh = Math.floor(h / group);
+      const Kh = K.subarray(kvh * hs), Vh = Vc.subarray(kvh * hs);
+      const Qh = q.subarray(r * qDim + h * hs), Oh = att.subarray(r * qDim + h * hs);
+      if (Tn === 1) b.sgemv(101, 111, T, hs, scale, Kh, kvDim, Qh, 1, 0, S, 1); // (T) = K_h (T, hs) · q
+      else b.sgemm(101, 111, 112, Tn, T, hs, scale, Qh, qDim, Kh, kvDim, 0, S, T); // (Tn, T)
+      for (let t = 0; t < Tn; t++) {
+        const o = t * T, valid = start + t + 1; // causal: positions < valid
+        let mx = -Infinity;
+        for (let s = 0; s < valid; s++) if (S[o + s] > mx) mx = S[o + s];
+        let sum = 0;
+        for (let s = 0; s < valid; s++) {
+          const e = Math.exp(S[o + s] - mx);
+          S[o + s] = e;
+          sum += e;
+        }
+        const inv = 1 / sum;
+        for (let s = 0; s < valid; s++) S[o + s] *= inv;
+        for (let s = valid; s < T; s++) S[o + s] = 0;
+      }
+      if (Tn === 1) b.sgemv(101, 112, T, hs, 1, Vh, kvDim, S, 1, 0, Oh, 1); // (hs) = V_hᵀ · p
+      else b.sgemm(101, 111, 111, Tn, hs, T, 1, S, T, Vh, kvDim, 0, Oh, qDim); // (Tn, hs)
+    }
+  }
+
   /**
    * Run the rows of every item through the model, appending their keys/values to each cache.
    * Returns logits (R, V) for the requested rows, in item order (1 row per "last" item, T rows per "all" item).
    */
   forward(items: ForwardItem[]): Float32Array {
     const { D, F, H, Hkv, hs, V, eps } = this.dims;
-    const qDim = H * hs, kvDim = Hkv * hs, group = H / Hkv;
+    const qDim = H * hs, kvDim = Hkv * hs;
     let N = 0;
     let maxPos = 0;
     for (const it of items) {
@@ -271,8 +344,6 @@ export class InferenceModel {
     const tmp = new Float32Array(N * D); // (N, D)
     const gate = new Float32Array(N * F); // (N, F)
     const up = new Float32Array(N * F); // (N, F)
-    const scale = 1 / Math.sqrt(hs);
-    let scores = new Float32Array(maxPos);
     for (let l = 0; l < this.layers.length; l++) {
       const lw = this.layers[l];
       // 2) attention block: xn = rmsNorm(x); q, k, v = xn · Wᵀ (+ b)
@@ -283,42 +354,19 @@ export class InferenceModel {
       r = 0;
       for (const it of items) {
         const K = it.cache.k[l], Vc = it.cache.v[l];
-        const start = it.cache.length;
-        for (let t = 0; t < it.tokens.length; t++, r++) {
-          const pos = start + t;
-          const row = r * qDim, kvRow = r * kvDim;
+        const start = it.cache.length, Tn = it.tokens.length;
+        // RoPE on q and k, then append k, v to the cache
+        for (let t = 0; t < Tn; t++) {
+          const pos = start + t, row = (r + t) * qDim, kvRow = (r + t) * kvDim;
           for (let h = 0; h < H; h++) this.rope(q, row + h * hs, pos);
           for (let h = 0; h < Hkv; h++) this.rope(k, kvRow + h * hs, pos);
           K.set(k.subarray(kvRow, kvRow + kvDim), pos * kvDim);
           Vc.set(v.subarray(kvRow, kvRow + kvDim), pos * kvDim);
-          // causal attention of this row over positions 0..pos
-          const T = pos + 1;
-          if (scores.length < T) scores = new Float32Array(T);
-          for (let h = 0; h < H; h++) {
-            const qo = row + h * hs, ko = Math.floor(h / group) * hs;
-            let mx = -Infinity;
-            for (let s = 0; s < T; s++) {
-              const kb = s * kvDim + ko;
-              let d = 0;
-              for (let i = 0; i < hs; i++) d += q[qo + i] * K[kb + i];
-              d *= scale;
-              scores[s] = d;
-              if (d > mx) mx = d;
-            }
-            let sum = 0;
-            for (let s = 0; s < T; s++) {
-              const e = Math.exp(scores[s] - mx);
-              scores[s] = e;
-              sum += e;
-            }
-            const ao = r * qDim + h * hs;
-            for (let i = 0; i < hs; i++) att[ao + i] = 0;
-            for (let s = 0; s < T; s++) {
-              const p = scores[s] / sum, vb = s * kvDim + ko;
-              for (let i = 0; i < hs; i++) att[ao + i] += p * Vc[vb + i];
-            }
-          }
         }
+        // causal attention of rows r .. r+Tn over cache positions 0 .. start+t
+        if (blas && this.blasAttention) this.attendBlas(q, K, Vc, att, r, start, Tn);
+        else this.attendLoop(q, K, Vc, att, r, start, Tn);
+        r += Tn;
       }
       matmulT(tmp, att, lw.wo, null, N, qDim, D);
       for (let i = 0; i < N * D; i++) x[i] += tmp[i];
