@@ -16,7 +16,7 @@ export interface Embedder {
   embed(texts: string[], kind: "query" | "passage"): Promise<Float32Array[]>;
 }
 
-export const EMBEDDERS = ["use-lite"] as const;
+export const EMBEDDERS = ["use-lite", "onnx:<model dir>"] as const;
 
 /** Loaded models, shared by every index opened in this thread (a model is read-only once loaded). */
 const loaded = new Map<string, Promise<Embedder>>();
@@ -25,6 +25,7 @@ export function createEmbedder(name: string): Promise<Embedder> {
   let e = loaded.get(name);
   if (!e) {
     if (name === "use-lite") e = import("./use-lite.js").then((m) => m.createUseLiteEmbedder());
+    else if (name.startsWith("onnx:")) e = import("./onnx-embedder.js").then((m) => m.createOnnxEmbedder(name.slice(5)));
     else return Promise.reject(new UserError(`unknown embedder ${JSON.stringify(name)}; available: ${EMBEDDERS.join(", ")}`));
     e.catch(() => loaded.delete(name));
     loaded.set(name, e);
