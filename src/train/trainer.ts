@@ -5,20 +5,20 @@
  * Everything it touches is injected (policy, optimizer, backend, retriever), so the same loop runs the CLI's real
  * model and the tests' tiny one. Deterministic: same seed and state → same step, which makes resume exact.
  */
-import * as tf from "@tensorflow/tfjs";
 import type { Retriever } from "../retrieval/types.js";
 import type { PolicyBackend, Trajectory } from "../rollout/types.js";
 import type { PromptTemplate } from "../rollout/prompts.js";
 import { getTemplate } from "../rollout/prompts.js";
 import { runRollouts } from "../rollout/loop.js";
 import type { TrainableModel } from "../model/trainable.js";
-import { clipByGlobalNorm, computeGrads, type AdamW } from "../model/optim.js";
+import type { AdamW } from "../model/optim.js";
 import type { WeightMap } from "../model/weights.js";
 import { createRng, type Rng } from "../util/rng.js";
 import { UserError } from "../util/errors.js";
 import { checkConsistency, lrAt, type TrainConfig } from "./config.js";
-import { groupAdvantages, grpoLoss, type LossAggMode } from "./grpo.js";
-import { buildTrainBatch, microBatches, sequenceOf, type TrainSequence } from "./batch.js";
+import { groupAdvantages } from "./grpo.js";
+import { sequenceOf, type TrainSequence } from "./batch.js";
+import { planUpdate, runUpdate, type UpdateRow } from "./update.js";
 import { forcedSearchProbAt, maxHopsAt, scoreEpisodes, type EpisodeScore } from "./shaping.js";
 import { createSampler, type TrainExample } from "./sampler.js";
 import type { CheckpointState } from "./run.js";
@@ -155,100 +155,19 @@ export function createTrainer(cfg: TrainConfig, deps: TrainerDeps): Trainer {
     // 4) old log-probs (and reference log-probs) of every sampled token, before any update
     const rows = trajectories
       .map((t, i) => ({ seq: trainable(t), adv: advantages[i], rolloutLogp: rolloutLogprobs(t) }))
-      .filter((r) => r.seq !== null) as { seq: TrainSequence; adv: number; rolloutLogp: number[] | null }[];
-    const miniSize = Math.ceil(rows.length / cfg.updatesPerStep);
-    const lengthOf = (r: number) => rows[r].seq.promptIds.length + rows[r].seq.responseIds.length;
-    // within a mini-batch, micro-batches take rows of similar length (longest first): less padding, same loss
-    const minis = microBatches(rows.length, miniSize).map((idx) => {
-      const byLength = [...idx].sort((a, b) => lengthOf(b) - lengthOf(a) || a - b);
-      return microBatches(byLength.length, cfg.microBatchSize).map((m) => m.map((k) => byLength[k]));
-    });
-    // Micro-batches of the first mini-batch are updated before any optimizer step, so π_old = π_θ there: their old
-    // log-probs are taken from the update's own forward (as constants), saving a forward pass. Later mini-batches
-    // (updatesPerStep > 1) need the pre-update values, computed here.
-    const firstMiniSize = minis[0]?.length ?? 0;
-    const micro = minis.flat().map((idx, k) => {
-      const batch = buildTrainBatch(idx.map((k) => rows[k].seq), deps.eosId);
-      const attn = batch.tokens.map((r, b) => r.map((_, j) => (j < rows[idx[b]].seq.promptIds.length + rows[idx[b]].seq.responseIds.length ? 1 : 0)));
-      const ids = Int32Array.from(batch.tokens.flat());
-      const mask = Float32Array.from(attn.flat());
-      const lp = (m: TrainableModel) => tf.tidy(() => m.tokenLogprobs({ inputIds: ids, B: batch.B, T: batch.L, attentionMask: mask }).logprobs);
-      const oldLogp = k < firstMiniSize ? undefined : lp(deps.policy);
-      const refLogp = deps.reference ? lp(deps.reference) : undefined;
-      return { idx, batch, ids, mask, oldLogp, refLogp };
-    });
+      .filter((r) => r.seq !== null) as UpdateRow[];
+    const plan = planUpdate(rows, cfg, deps);
     const tLogprobs = now();
     if (signal?.aborted) {
-      for (const m of micro) tf.dispose([m.oldLogp, m.refLogp].filter((t): t is tf.Tensor2D => t !== undefined));
+      plan.dispose();
       return abort();
     }
 
     // 5) update: per mini-batch, accumulate gradients over its micro-batches, check finiteness, clip, AdamW
-    let backwardMs = 0;
-    let optimMs = 0;
-    const stats = { loss: 0, pg: 0, kl: 0, ent: 0, clip: 0, akl: 0, gnorm: 0 };
-    const lpDiff = { sum: 0, n: 0 };
-    let skipReason: string | undefined;
-    let k = 0;
     const lr = lrAt(cfg, s);
-    for (const mini of minis) {
-      const parts = micro.slice(k, k + mini.length);
-      k += mini.length;
-      const normalizer = normalizerOf(cfg.lossAgg as LossAggMode, parts.map((p) => p.batch));
-      const tokenNormalizer = normalizerOf("token-mean", parts.map((p) => p.batch));
-      const tb = now();
-      const part = { loss: 0, pg: 0, kl: 0, ent: 0, clip: 0, akl: 0 };
-      /** On-policy check: |log π_old − the sampler's log-prob| over trained tokens (same weights, two engines). */
-      const compareWithRollout = (p: (typeof micro)[number], old: tf.Tensor2D) => {
-        if (cfg.temperature !== 1 || cfg.topP < 1) return; // the sampler's log-probs are then of another distribution
-        const data = old.dataSync();
-        const T = p.batch.L - 1;
-        p.idx.forEach((r, b) => {
-          const ref = rows[r].rolloutLogp;
-          if (!ref) return;
-          const P = rows[r].seq.promptIds.length;
-          for (let i = 0; i < ref.length; i++)
-            if (p.batch.lossMask[b][P + i - 1] && Number.isFinite(ref[i])) {
-              lpDiff.sum += Math.abs(data[b * T + P + i - 1] - ref[i]);
-              lpDiff.n++;
-            }
-        });
-      };
-      const lossFns = parts.map((p) => () => {
-        const adv = tf.tensor2d(p.idx.map((r) => rows[r].adv), [p.batch.B, 1]); // (B, 1)
-        const lossMask = tf.tensor2d(p.batch.lossMask); // (B, T)
-        const { logprobs, entropy } = deps.policy.tokenLogprobs({ inputIds: p.ids, B: p.batch.B, T: p.batch.L, attentionMask: p.mask });
-        const oldLogp = p.oldLogp ?? (tf.tensor2d(logprobs.dataSync() as Float32Array, logprobs.shape) as tf.Tensor2D);
-        compareWithRollout(p, oldLogp);
-        const r = grpoLoss(
-          { logp: logprobs, oldLogp, refLogp: p.refLogp, entropy, advantages: adv, lossMask },
-          { clipRatio: cfg.clipRatio, klCoef: cfg.klCoef, entropyCoef: cfg.entropyCoef, lossAgg: cfg.lossAgg as LossAggMode, normalizer, tokenNormalizer },
-        );
-        part.loss += r.loss.dataSync()[0];
-        part.pg += r.pgLoss.dataSync()[0];
-        part.kl += r.kl.dataSync()[0];
-        part.ent += r.entropy.dataSync()[0];
-        part.clip += r.clipFrac.dataSync()[0];
-        part.akl += r.approxKl.dataSync()[0];
-        return r.loss;
-      });
-      const g = computeGrads(deps.policy.params, lossFns); // summed over micro-batches
-      backwardMs += now() - tb;
-      const to = now();
-      for (const key of Object.keys(part) as (keyof typeof part)[]) stats[key] += part[key] / minis.length;
-      stats.gnorm += g.gradNorm / minis.length;
-      if (!g.finite) {
-        skipReason = `non-finite ${Number.isFinite(g.loss) ? "gradient" : "loss"}`;
-        tf.dispose([...g.grads.values()]);
-      } else {
-        const clipped = clipByGlobalNorm(g.grads, cfg.gradClip, g.gradNorm).grads;
-        deps.optimizer.update(clipped, lr);
-        tf.dispose([...clipped.values()]);
-      }
-      optimMs += now() - to;
-      if (skipReason) break;
-    }
-    for (const m of micro) tf.dispose([m.oldLogp, m.refLogp].filter((t): t is tf.Tensor2D => t !== undefined));
+    const u = runUpdate(plan, rows, cfg, deps, lr);
+    plan.dispose();
+    const { stats, lpDiff, skipReason, backwardMs, optimMs } = u;
 
     // 6) sync the new weights into the inference engine
     const ts = now();
@@ -258,7 +177,7 @@ export function createTrainer(cfg: TrainConfig, deps: TrainerDeps): Trainer {
     // 7) log
     badSteps = skipReason ? badSteps + 1 : 0;
     stepsDone++;
-    const trainedTokens = micro.reduce((a, m) => a + m.batch.trainTokens, 0);
+    const trainedTokens = plan.trainedTokens;
     const totalS = (tSync - t0) / 1000;
     const metrics: StepMetrics = {
       step: stepsDone,
@@ -380,9 +299,4 @@ export function createTrainer(cfg: TrainConfig, deps: TrainerDeps): Trainer {
   };
 }
 
-/** Denominator making micro-batch losses add up to the mini-batch loss (see grpo.aggregateLoss). */
-function normalizerOf(mode: LossAggMode, batches: { B: number; trainTokens: number }[]): number {
-  if (mode === "token-mean") return Math.max(1, batches.reduce((a, b) => a + b.trainTokens, 0));
-  return batches.reduce((a, b) => a + b.B, 0);
-}
 

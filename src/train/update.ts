@@ -1,0 +1,141 @@
+/**
+ * @module train/update — steps 4 and 5 of the GRPO loop: lay the step's rollouts out as mini-batches of
+ * micro-batches, compute the log-probs the loss needs before any update (π_old, π_ref), then per mini-batch
+ * accumulate the GRPO loss gradient over its micro-batches (bounded memory), skip it if NaN/Inf, clip the global
+ * norm and apply AdamW.
+ */
+import * as tf from "@tensorflow/tfjs";
+import type { TrainableModel } from "../model/trainable.js";
+import { clipByGlobalNorm, computeGrads, type AdamW } from "../model/optim.js";
+import type { TrainConfig } from "./config.js";
+import { grpoLoss, type LossAggMode } from "./grpo.js";
+import { buildTrainBatch, microBatches, type TrainBatch, type TrainSequence } from "./batch.js";
+
+/** One rollout to train on: its tokens and loss mask, its advantage, and the sampler's log-probs when known. */
+export interface UpdateRow {
+  seq: TrainSequence;
+  adv: number;
+  /** Per response token, NaN on tool tokens; null when the backend gave none. */
+  rolloutLogp: number[] | null;
+}
+
+interface MicroBatch {
+  /** Row indices, in layout order. */
+  idx: number[];
+  batch: TrainBatch;
+  ids: Int32Array; // (B, L)
+  mask: Float32Array; // (B, L) attention mask: 1 = real token
+  oldLogp?: tf.Tensor2D; // (B, L−1) π_old, only for mini-batches after the first
+  refLogp?: tf.Tensor2D; // (B, L−1) π_ref, only when klCoef > 0
+}
+
+export interface UpdatePlan {
+  minis: MicroBatch[][];
+  trainedTokens: number;
+  dispose(): void;
+}
+
+export interface UpdateResult {
+  stats: { loss: number; pg: number; kl: number; ent: number; clip: number; akl: number; gnorm: number };
+  lpDiff: { sum: number; n: number };
+  skipReason?: string;
+  backwardMs: number;
+  optimMs: number;
+}
+
+/** Denominator making micro-batch losses add up to the mini-batch loss (see grpo.aggregateLoss). */
+function normalizerOf(mode: LossAggMode, batches: { B: number; trainTokens: number }[]): number {
+  if (mode === "token-mean") return Math.max(1, batches.reduce((a, b) => a + b.trainTokens, 0));
+  return batches.reduce((a, b) => a + b.B, 0);
+}
+
+/** 4) Mini-/micro-batch layout and the log-probs needed before any update. */
+export function planUpdate(rows: UpdateRow[], cfg: TrainConfig, deps: { policy: TrainableModel; reference?: TrainableModel; eosId: number | null }): UpdatePlan {
+  const miniSize = Math.max(1, Math.ceil(rows.length / cfg.updatesPerStep));
+  const lengthOf = (r: number) => rows[r].seq.promptIds.length + rows[r].seq.responseIds.length;
+  // Micro-batches of the first mini-batch are updated before any optimizer step, so π_old = π_θ there: their old
+  // log-probs are taken from the update's own forward (as constants), saving a forward pass. Later mini-batches
+  // (updatesPerStep > 1) need the pre-update values, computed here.
+  const minis = microBatches(rows.length, miniSize).map((idx, m) => {
+    // within a mini-batch, micro-batches take rows of similar length (longest first): less padding, same loss
+    const byLength = [...idx].sort((a, b) => lengthOf(b) - lengthOf(a) || a - b);
+    return microBatches(byLength.length, cfg.microBatchSize).map((mb): MicroBatch => {
+      const rowIdx = mb.map((k) => byLength[k]);
+      const batch = buildTrainBatch(rowIdx.map((r) => rows[r].seq), deps.eosId);
+      const ids = Int32Array.from(batch.tokens.flat());
+      const mask = Float32Array.from(batch.tokens.flatMap((row, b) => row.map((_, j) => (j < lengthOf(rowIdx[b]) ? 1 : 0))));
+      const lp = (model: TrainableModel) => tf.tidy(() => model.tokenLogprobs({ inputIds: ids, B: batch.B, T: batch.L, attentionMask: mask }).logprobs);
+      return { idx: rowIdx, batch, ids, mask, oldLogp: m > 0 ? lp(deps.policy) : undefined, refLogp: deps.reference ? lp(deps.reference) : undefined };
+    });
+  });
+  return {
+    minis,
+    trainedTokens: minis.flat().reduce((a, m) => a + m.batch.trainTokens, 0),
+    dispose: () => {
+      for (const m of minis.flat()) tf.dispose([m.oldLogp, m.refLogp].filter((t): t is tf.Tensor2D => t !== undefined));
+    },
+  };
+}
+
+/** 5) One optimizer update per mini-batch; stops at the first non-finite one (the step is then skipped). */
+export function runUpdate(plan: UpdatePlan, rows: UpdateRow[], cfg: TrainConfig, deps: { policy: TrainableModel; optimizer: AdamW }, lr: number): UpdateResult {
+  const now = () => performance.now();
+  const res: UpdateResult = { stats: { loss: 0, pg: 0, kl: 0, ent: 0, clip: 0, akl: 0, gnorm: 0 }, lpDiff: { sum: 0, n: 0 }, backwardMs: 0, optimMs: 0 };
+  const nMinis = plan.minis.length;
+  /** On-policy check: |log π_old − the sampler's log-prob| over trained tokens (same weights, two engines). */
+  const compareWithRollout = (p: MicroBatch, old: tf.Tensor2D) => {
+    if (cfg.temperature !== 1 || cfg.topP < 1) return; // the sampler's log-probs are then of another distribution
+    const data = old.dataSync();
+    const T = p.batch.L - 1;
+    p.idx.forEach((r, b) => {
+      const ref = rows[r].rolloutLogp;
+      if (!ref) return;
+      const P = rows[r].seq.promptIds.length;
+      for (let i = 0; i < ref.length; i++)
+        if (p.batch.lossMask[b][P + i - 1] && Number.isFinite(ref[i])) {
+          res.lpDiff.sum += Math.abs(data[b * T + P + i - 1] - ref[i]);
+          res.lpDiff.n++;
+        }
+    });
+  };
+  for (const parts of plan.minis) {
+    const normalizer = normalizerOf(cfg.lossAgg, parts.map((p) => p.batch));
+    const tokenNormalizer = normalizerOf("token-mean", parts.map((p) => p.batch));
+    const tb = now();
+    const part = { loss: 0, pg: 0, kl: 0, ent: 0, clip: 0, akl: 0 };
+    const lossFns = parts.map((p) => () => {
+      const adv = tf.tensor2d(p.idx.map((r) => rows[r].adv), [p.batch.B, 1]); // (B, 1)
+      const lossMask = tf.tensor2d(p.batch.lossMask); // (B, T)
+      const { logprobs, entropy } = deps.policy.tokenLogprobs({ inputIds: p.ids, B: p.batch.B, T: p.batch.L, attentionMask: p.mask });
+      const oldLogp = p.oldLogp ?? (tf.tensor2d(logprobs.dataSync() as Float32Array, logprobs.shape) as tf.Tensor2D);
+      compareWithRollout(p, oldLogp);
+      const r = grpoLoss(
+        { logp: logprobs, oldLogp, refLogp: p.refLogp, entropy, advantages: adv, lossMask },
+        { clipRatio: cfg.clipRatio, klCoef: cfg.klCoef, entropyCoef: cfg.entropyCoef, lossAgg: cfg.lossAgg, normalizer, tokenNormalizer },
+      );
+      part.loss += r.loss.dataSync()[0];
+      part.pg += r.pgLoss.dataSync()[0];
+      part.kl += r.kl.dataSync()[0];
+      part.ent += r.entropy.dataSync()[0];
+      part.clip += r.clipFrac.dataSync()[0];
+      part.akl += r.approxKl.dataSync()[0];
+      return r.loss;
+    });
+    const g = computeGrads(deps.policy.params, lossFns); // summed over micro-batches
+    res.backwardMs += now() - tb;
+    const to = now();
+    for (const key of Object.keys(part) as (keyof typeof part)[]) res.stats[key] += part[key] / nMinis;
+    res.stats.gnorm += g.gradNorm / nMinis;
+    if (!g.finite) {
+      res.skipReason = `non-finite ${Number.isFinite(g.loss) ? "gradient" : "loss"}`;
+      tf.dispose([...g.grads.values()]);
+    } else {
+      const clipped = clipByGlobalNorm(g.grads, cfg.gradClip, g.gradNorm).grads;
+      deps.optimizer.update(clipped, lr);
+      tf.dispose([...clipped.values()]);
+    }
+    res.optimMs += now() - to;
+    if (res.skipReason) break;
+  }
+  return res;
+}
