@@ -53,7 +53,7 @@ export const TrainConfig = z
     temperature: z.number().positive().default(1.0).describe("rollout sampling temperature (ReSearch: 1.0)"),
     topP: z.number().gt(0).max(1).default(1.0).describe("rollout nucleus sampling (1 = off)"),
     maxResponseTokens: z.number().int().positive().default(256).describe("response token budget per rollout (paper: 8192)"),
-    maxPromptTokens: z.number().int().positive().default(512).describe("prompts longer than this are left-truncated (ReSearch: 512)"),
+    maxPromptTokens: z.number().int().positive().default(512).describe("longer prompts end as error rollouts: scored 0, never trained on (ReSearch: 512)"),
     maxSearches: z.number().int().positive().nullable().default(null).describe("cap on searches per rollout (null: none, as in the paper)"),
 
     lr: z.number().positive().default(3e-4).describe("AdamW learning rate, constant (paper: 1e-6 for 7B/32B; tiny models need far more)"),
