@@ -16,6 +16,8 @@ export interface SearchPool {
   size: number;
   /** Jobs queued or running. */
   pending(): number;
+  /** The live worker threads (a dead one is replaced). */
+  workers(): Worker[];
   search(queries: string[], topN: number, mode?: SearchMode): Promise<SearchHit[][]>;
   close(): Promise<void>;
 }
@@ -30,13 +32,13 @@ export async function createSearchPool(opts: { index: string; workers?: number }
   const buffers = engine.buffers();
   const meta = engine.meta;
   engine.close();
+  let closed = false;
 
   interface Job extends WorkerJob { resolve(h: SearchHit[][]): void; reject(e: Error): void }
   const queue: Job[] = [];
   const idle: Worker[] = [];
   const running = new Map<Worker, Job>();
   let nextId = 0;
-  let closed = false;
 
   const dispatch = () => {
     while (idle.length && queue.length) {
@@ -47,12 +49,15 @@ export async function createSearchPool(opts: { index: string; workers?: number }
     }
   };
 
-  const workers = await Promise.all(
-    Array.from({ length: size }, () => new Promise<Worker>((resolve, reject) => {
+  const workers = new Set<Worker>();
+  /** Start one worker; a worker that dies (not by close) fails its job and is replaced. */
+  const spawn = () =>
+    new Promise<Worker>((resolve, reject) => {
       const w = startWorker(new URL("./search-worker.js", import.meta.url), { workerData: { index: opts.index, buffers } });
       w.once("error", reject);
       w.once("message", () => {
         w.off("error", reject);
+        workers.add(w);
         w.on("message", (r: WorkerReply) => {
           const job = running.get(w);
           running.delete(w);
@@ -64,15 +69,22 @@ export async function createSearchPool(opts: { index: string; workers?: number }
           dispatch();
         });
         w.on("error", (e) => {
-          const job = running.get(w);
+          running.get(w)?.reject(e);
           running.delete(w);
-          job?.reject(e);
+        });
+        w.on("exit", () => {
+          workers.delete(w);
+          running.get(w)?.reject(new Error("search worker exited"));
+          running.delete(w);
+          const i = idle.indexOf(w);
+          if (i >= 0) idle.splice(i, 1);
+          if (!closed) spawn().then(dispatch, () => undefined);
         });
         idle.push(w);
         resolve(w);
       });
-    })),
-  );
+    });
+  await Promise.all(Array.from({ length: size }, spawn));
 
   const submit = (queries: string[], topN: number, mode?: SearchMode) =>
     new Promise<SearchHit[][]>((resolve, reject) => {
@@ -85,6 +97,7 @@ export async function createSearchPool(opts: { index: string; workers?: number }
     meta,
     size,
     pending: () => queue.length + running.size,
+    workers: () => [...workers],
     async search(queries, topN, mode) {
       if (queries.length <= CHUNK) return submit(queries, topN, mode);
       const parts: Promise<SearchHit[][]>[] = [];
@@ -94,7 +107,7 @@ export async function createSearchPool(opts: { index: string; workers?: number }
     async close() {
       closed = true;
       for (const j of queue.splice(0)) j.reject(new Error("search pool is closed"));
-      await Promise.all(workers.map((w) => w.terminate()));
+      await Promise.all([...workers].map((w) => w.terminate()));
     },
   };
 }

@@ -176,6 +176,14 @@ describe("retriever server: hostile queries and load", () => {
     expect(Object.fromEntries(statuses)).toEqual({ 200: 1280 });
   });
 
+  test("a search worker that dies is replaced; requests keep succeeding", async () => {
+    const [victim] = server.pool.workers();
+    await victim.terminate();
+    for (let i = 0; i < 10; i++) expect((await post("/search", { query: `river ${i}`, top_n: 2 })).status).toBe(200);
+    await expect.poll(() => server.pool.workers().length, { timeout: 30_000 }).toBe(2);
+    expect(server.pool.workers()).not.toContain(victim);
+  });
+
   test("overload answers 503 with Retry-After from a bounded queue, then recovers", async () => {
     const small = await startRetrieverServer({ index: join(dir, "ix"), port: 0, workers: 1, maxQueue: 256 });
     try {
