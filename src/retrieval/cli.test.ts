@@ -33,7 +33,7 @@ describe("research index / search", () => {
     const ix = join(tmp, "ix");
     expect((await research("index", "build", "--corpus", corpus, "--out", ix, "--quiet")).stdout).toMatch(/indexed 4920 passages \(0 skipped\)/);
     const text = await research("search", "--index", ix, "--top-k", "2", "fight song of the University of Kansas");
-    expect(text.stdout).toMatch(/^1\. \[\d+\] University of Kansas  \(score/);
+    expect(text.stdout).toMatch(/^1\. \[\d+\] University of Kansas {2}\(score/);
     const json = await research("search", "--index", ix, "--json", "--top-k", "3", 'NEAR("x" AND y) 🙂');
     const lines = json.stdout.trim().split("\n").map((l) => JSON.parse(l) as { rank: number });
     expect(lines.map((l) => l.rank)).toEqual([1, 2, 3]);

@@ -12,7 +12,7 @@ export const MAX_TOKEN_CHARS = 64;
 const TOKEN_CHAR = /[\p{L}\p{N}\p{M}]/u;
 const MARKS = /\p{M}/gu;
 const ASCII_WORD = /^[a-z0-9]+$/;
-const HAS_NON_ASCII = /[^\x00-\x7f]/;
+const HAS_NON_ASCII = /[^\t\n\r -~]/; // control characters count too: harmless, they are never token characters
 
 /** Token-character class per UTF-16 code unit: 1 token char, 2 separator, 0 not yet known (BMP only). */
 const charClass = new Uint8Array(65536);
