@@ -12,12 +12,15 @@ const available = readdirSync(dir)
   .map((f) => f.replace(/\.bench\.ts$/, ""))
   .sort();
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith("-"));
-const names = wanted.length ? wanted : available;
-for (const name of names) {
-  if (!available.includes(name)) {
+// A name selects that benchmark, or every benchmark it prefixes (`model` → model-generate, model-train).
+const names: string[] = [];
+for (const name of wanted.length ? wanted : available) {
+  const matched = available.includes(name) ? [name] : available.filter((a) => a.startsWith(`${name}-`));
+  if (!matched.length) {
     console.error(`unknown benchmark "${name}"; available: ${available.join(", ")}`);
     process.exit(2);
   }
+  for (const m of matched) if (!names.includes(m)) names.push(m);
 }
 for (const name of names) {
   console.log(`\n=== bench: ${name} ===`);
