@@ -1,16 +1,16 @@
 /**
  * Rollout throughput with the native backend: rollouts/s and policy tokens/s with search on (pause at the stop
  * string, batched BM25 calls over FlashRAG's 1,000 wiki-18 passages, splice, re-prefill, continue), in both loop
- * schedules (async, rounds), vs a plain generation of the same per-rollout lengths.
- * Target (issue 6): the search pauses cost ≤ 20% of plain throughput.
- *
+ * schedules (rounds, async), against plain generation of the same length, read two ways: the same number of policy
+ * tokens from the prompt, and the same whole responses (policy + spliced tokens) decoded straight through.
+ * Target (issue 6): the search pauses cost ≤ 20% of plain throughput. *
  * The policy is a random tiny Qwen2 (model/testing) sampled at temperature 1: its near-uniform next-token
  * distribution emits one of `--stops` stop characters (default 4: "@#$%") about that many times per V tokens, so
  * rollouts pause at random points (about 2 searches per rollout, like ReSearch); EOS is switched off so both runs
  * generate equal lengths. Queries are swapped for real NQ questions so the retriever does real work and splices real
  * passages (`--top-n`, default 1 passage ≈ 300-600 byte-level tokens, about what 5 passages are in Qwen's tokenizer).
- * Options: `--rollouts=N` (16), `--max-response=N` (768), `--hidden=N` (256), `--layers=N` (4), `--top-n=N` (1),
- * `--stops=N` (4), `--repeats=N` (2; runs interleaved N times, best time kept, since the machine may be shared).
+ * Options: `--rollouts=N` (8), `--max-response=N` (768), `--hidden=N` (256), `--layers=N` (4), `--top-n=N` (1),
+ * `--stops=N` (4), `--repeats=N` (1; runs interleaved N times, best kept, since the machine may be shared).
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -44,7 +44,7 @@ const benchTemplate = (stops: number): PromptTemplate => ({
 });
 
 export async function main(): Promise<void> {
-  const nRollouts = arg("rollouts", 16);
+  const nRollouts = arg("rollouts", 8);
   const maxResponse = arg("max-response", 768);
   const topN = arg("top-n", 1);
   const tmp = mkdtempSync(join(tmpdir(), "bench-rollout-"));
@@ -67,51 +67,70 @@ export async function main(): Promise<void> {
     // The three runs are interleaved `repeats` times and each keeps its best throughput: the machine may be shared,
     // and interleaving keeps a slow spell from landing on one run only.
     const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
-    const repeats = arg("repeats", 2);
+    const repeats = arg("repeats", 1);
     const roll = (schedule: "async" | "rounds") =>
       runRollouts({
         backend, retriever, examples, template: benchTemplate(arg("stops", 4)), temperature: 1, seed: 7, maxResponseTokens: maxResponse, maxPromptTokens: 512, topN, batchSize: nRollouts, schedule,
       });
-    const reference = await roll("rounds"); // warm-up, and the lengths the plain run must match
-    const lengths = reference.map((t) => t.lossMask!.reduce((a, m) => a + m, 0));
-    const plainRun = () =>
+    const reference = await roll("rounds"); // warm-up, and the lengths the plain runs must match
+    const policyLengths = reference.map((t) => t.lossMask!.reduce((a, m) => a + m, 0));
+    const responseLengths = reference.map((t) => t.responseIds!.length); // policy + spliced tokens
+    const plainRun = (lengths: number[]) =>
       backend.generate(reference.map((t, i) => ({ prompt: t.prompt, promptIds: t.promptIds, maxTokens: lengths[i], stop: [], temperature: 1, seed: 7 + i })));
-    type Row = { run: string; rollouts: number; searches: number; policyTokens: number; toolTokens: number; ms: number; rolloutsPerS: number; tokensPerS: number };
+    type Row = { run: string; rollouts: number; searches: number; policyTokens: number; toolTokens: number; ms: number; rolloutsPerS: number; tokensPerS: number; responseTokensPerS: number };
     const best = new Map<string, Row>();
     const keep = (r: Row) => {
-      if ((best.get(r.run)?.tokensPerS ?? 0) < r.tokensPerS) best.set(r.run, r);
+      if ((best.get(r.run)?.responseTokensPerS ?? 0) < r.responseTokensPerS) best.set(r.run, r);
     };
     const row = (run: string, ms: number, policyTokens: number, toolTokens: number, searches: number): Row => ({
       run, rollouts: nRollouts, searches, policyTokens, toolTokens, ms, rolloutsPerS: (1000 * nRollouts) / ms, tokensPerS: (1000 * policyTokens) / ms,
+      responseTokensPerS: (1000 * (policyTokens + toolTokens)) / ms,
     });
+    const RUNS = ["search (async)", "search (rounds)", "plain (policy length)", "plain (response length)"] as const;
     for (let r = 0; r < repeats; r++) {
-      for (const run of ["async", "rounds", "plain"] as const) {
+      for (const run of RUNS) {
         const t0 = performance.now();
-        if (run === "plain") {
-          const tokens = sum((await plainRun()).map((x) => x.tokenIds!.length));
-          keep(row("plain", performance.now() - t0, tokens, 0, 0));
+        if (run.startsWith("plain")) {
+          const tokens = sum((await plainRun(run === "plain (policy length)" ? policyLengths : responseLengths)).map((x) => x.tokenIds!.length));
+          keep(row(run, performance.now() - t0, tokens, 0, 0));
         } else {
           // async batches depend on timing, so its samples (not its work) can differ from the reference run's
-          const trajs = await roll(run);
+          const trajs = await roll(run === "search (async)" ? "async" : "rounds");
           const ms = performance.now() - t0;
           const policy = sum(trajs.map((t) => t.lossMask!.reduce((a, m) => a + m, 0)));
-          keep(row(`search (${run})`, ms, policy, sum(trajs.map((t) => t.lossMask!.length)) - policy, sum(trajs.map((t) => t.searches))));
+          keep(row(run, ms, policy, sum(trajs.map((t) => t.lossMask!.length)) - policy, sum(trajs.map((t) => t.searches))));
         }
       }
     }
-    const rows = ["search (async)", "search (rounds)", "plain"].map((k) => best.get(k)!);
+    const rows = RUNS.map((k) => best.get(k)!);
+    const [async, rounds, plainPolicy, plainResponse] = rows;
 
-    const cost = (r: (typeof rows)[number]) => 1 - r.tokensPerS / rows[2].tokensPerS;
-    console.log(`native backend, ${matmulBackend} matmul, tiny Qwen2 D=${model.config.hidden_size} L=${model.config.num_hidden_layers} V=${model.config.vocab_size}, top-n ${topN}, ${nRollouts} rollouts`);
-    console.table(rows.map((r) => ({ ...r, ms: r.ms.toFixed(0), rolloutsPerS: r.rolloutsPerS.toFixed(2), tokensPerS: r.tokensPerS.toFixed(1), pauseCost: r.run === "plain" ? "" : `${(100 * cost(r)).toFixed(1)}%` })));
-    console.log(`searches/rollout ${(rows[0].searches / nRollouts).toFixed(2)}`);
-    console.log(`search pauses cost ${(100 * cost(rows[0])).toFixed(1)}% (async) / ${(100 * cost(rows[1])).toFixed(1)}% (rounds) of plain throughput (target ≤ 20%): ${cost(rows[0]) <= 0.2 ? "met" : "NOT met"}`);
+    // Two readings of "plain generation of the same length":
+    //  policy: generated (policy) tokens/s against decoding the same number of policy tokens from the prompt; the
+    //    search run also prefills every spliced passage and re-prefills its context each round, the plain run does not.
+    //  response: the same whole responses (policy + spliced tokens) decoded straight through, i.e. what the pauses
+    //    cost against producing those sequences without pausing.
+    const costPolicy = (r: Row) => 1 - r.tokensPerS / plainPolicy.tokensPerS;
+    const costResponse = (r: Row) => 1 - r.responseTokensPerS / plainResponse.responseTokensPerS;
+    const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+    console.log(`native backend, ${matmulBackend} matmul, tiny Qwen2 D=${model.config.hidden_size} L=${model.config.num_hidden_layers} V=${model.config.vocab_size}, top-n ${topN}, ${nRollouts} rollouts, budget ${maxResponse}`);
+    console.table(rows.map((r) => ({
+      ...r, ms: r.ms.toFixed(0), rolloutsPerS: r.rolloutsPerS.toFixed(2), tokensPerS: r.tokensPerS.toFixed(1), responseTokensPerS: r.responseTokensPerS.toFixed(1),
+      costVsPolicy: r.run.startsWith("plain") ? "" : pct(costPolicy(r)), costVsResponse: r.run.startsWith("plain") ? "" : pct(costResponse(r)),
+    })));
+    console.log(`searches/rollout ${(rounds.searches / nRollouts).toFixed(2)}, spliced tokens ${pct(rounds.toolTokens / (rounds.toolTokens + rounds.policyTokens))} of the response`);
+    for (const [name, r] of [["rounds", rounds], ["async", async]] as const)
+      console.log(`${name}: pauses cost ${pct(costResponse(r))} vs the same responses decoded straight through, ${pct(costPolicy(r))} vs the same policy tokens from the prompt (target ≤ 20%)`);
     writeJsonAtomic(join(import.meta.dirname, "results", "rollout.json"), {
       date: new Date().toISOString(),
       matmul: matmulBackend,
       model: { hidden: model.config.hidden_size, layers: model.config.num_hidden_layers, vocab: model.config.vocab_size },
-      topN, maxResponse, rows, searchesPerRollout: rows[0].searches / nRollouts,
-      pauseCost: { async: cost(rows[0]), rounds: cost(rows[1]) }, target: 0.2, met: cost(rows[0]) <= 0.2,
+      topN, maxResponse, rows, searchesPerRollout: rounds.searches / nRollouts,
+      pauseCost: {
+        vsSameResponse: { rounds: costResponse(rounds), async: costResponse(async) },
+        vsSamePolicyTokens: { rounds: costPolicy(rounds), async: costPolicy(async) },
+      },
+      target: 0.2,
     });
     await bm25.close?.();
   } finally {
