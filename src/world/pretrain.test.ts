@@ -100,6 +100,12 @@ describe("gates", () => {
     expect(r.steps).toBe(3);
     expect(readFileSync(join(dir, "m", "model.safetensors")).equals(readFileSync(join(dir, "m2", "model.safetensors")))).toBe(true);
     for (const f of ["config.json", "model.safetensors", "tokenizer.json", "pretrain.json"]) expect(existsSync(join(dir, "m2", f)), f).toBe(true);
+    // a second stage starts from the first stage's weights (lr ~0: the weights stay where stage 1 left them)
+    await pretrainBaseModel(join(dir, "world"), join(dir, "m3"), { ...cfg, steps: 1, lr: 1e-12, warmup: 0, init: join(dir, "m2") }, quiet);
+    const { readSafetensorsDir } = await import("../model/safetensors.js");
+    const [a, b] = [readSafetensorsDir(join(dir, "m2")), readSafetensorsDir(join(dir, "m3"))];
+    const name = "model.embed_tokens.weight";
+    expect(Math.max(...a.get(name)!.data.map((x, i) => Math.abs(x - b.get(name)!.data[i])))).toBeLessThan(1e-6);
     const log = readFileSync(join(dir, "m2", "pretrain-log.jsonl"), "utf8").trim().split("\n");
     expect(log).toHaveLength(3);
     const g = await runGates({ modelDir: join(dir, "m2"), worldDir: join(dir, "world"), n: 4, topN: 1, maxSearches: 2, seed: 1, maxResponseTokens: 24 });

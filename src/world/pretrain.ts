@@ -44,6 +44,7 @@ export const PretrainConfigSchema = z.object({
   checkpointEvery: z.number().int().min(1).default(25).describe("steps between resumable checkpoints"),
   maxMinutes: z.number().min(0).default(0).describe("stop (and save) after this many minutes; 0 = run all steps"),
   stopAt: z.number().int().min(0).default(0).describe("stop (and save) after this step, the schedule still spanning `steps` (0 = run all steps): a deterministic early stop"),
+  init: z.string().default("").describe("start from this model directory's weights instead of a random init (a second stage); \"\" = random"),
   mix: PretrainMixSchema.default(PretrainMixSchema.parse({})).describe("document kinds and weights"),
   researchTopN: z.number().int().min(1).default(1).describe("passages per ReSearch search (the demo's topN)"),
   baselineTopK: z.number().int().min(1).default(3).describe("passages per baseline retrieval (the demo's topK)"),
@@ -149,7 +150,7 @@ export async function pretrainBaseModel(worldDir: string, outDir: string, cfg: P
   const { createAdamW } = await import("../model/optim.js");
   const { trainStep } = await import("../model/optim-step.js");
   const { saveModel } = await import("../model/load.js");
-  const { readSafetensors, writeSafetensors } = await import("../model/safetensors.js");
+  const { readSafetensors, readSafetensorsDir, writeSafetensors } = await import("../model/safetensors.js");
   await initTensorBackend({ quiet: opts.quiet });
 
   const world = loadWorldFromDir(worldDir);
@@ -165,7 +166,7 @@ export async function pretrainBaseModel(worldDir: string, outDir: string, cfg: P
   let seconds = 0;
   const rng = createRng(cfg.seed);
   let carry: CkptState["carry"] = {};
-  let weights = initWeights(config, cfg.seed);
+  let weights = cfg.init ? readSafetensorsDir(cfg.init) : initWeights(config, cfg.seed);
   let optState: import("../model/weights.js").WeightMap | undefined;
   if (existsSync(statePath)) {
     const st = JSON.parse(readFileSync(statePath, "utf8")) as CkptState;
