@@ -12,3 +12,12 @@ describe("research CLI", () => {
     expect(out).toContain("Usage: research");
   });
 });
+
+describe("library API", () => {
+  it("exports the parts the CLI is built from", async () => {
+    const lib = await import("../index.js");
+    for (const name of ["loadModel", "createEngine", "openRetriever", "runRollouts", "computeReward", "runSession", "runEval", "buildWorld"]) {
+      expect(typeof (lib as Record<string, unknown>)[name]).toBe("function");
+    }
+  });
+});
