@@ -12,6 +12,7 @@ import { join } from "node:path";
 import { getLlama, LlamaLogLevel, type Token } from "node-llama-cpp";
 import type { LoadedModel } from "../src/model/generate.js";
 import { writeJsonAtomic } from "../src/util/fs.js";
+import { SHARED_DATA } from "../src/util/shared.js";
 
 process.env.OPENBLAS_NUM_THREADS ??= "1"; // read when OpenBLAS loads, i.e. at the engine's first import below
 const { loadModel } = await import("../src/model/load.js");
@@ -82,7 +83,7 @@ function memoryPerParam(make: () => LoadedModel): { bytesPerParam: number; loade
 export async function main(): Promise<void> {
   const rows: Record<string, unknown>[] = [];
   const llama = await getLlama({ gpu: false, build: "never", logLevel: LlamaLogLevel.error });
-  const stories = await loadModel("/work/shared/data/models/stories260K");
+  const stories = await loadModel(SHARED_DATA + "/models/stories260K");
   const qwen = tinyQwen2({ seed: 1, hidden: 512, layers: 8, ffn: 1408 });
   for (const [name, m] of [["stories260K", stories], ["qwen2-random-20M", qwen]] as [string, LoadedModel][]) {
     const file = join(tmp, `${name}.gguf`);

@@ -21,8 +21,9 @@ import { startRetrieverServer } from "../src/retrieval/server.js";
 import { createZipf } from "../src/retrieval/synthetic.js";
 import { createAnalyzer } from "../src/retrieval/tokenize.js";
 import { writeJsonAtomic } from "../src/util/fs.js";
+import { SHARED_DATA } from "../src/util/shared.js";
 
-const HOTPOT = "/work/shared/data/hotpotqa_distractor_500.jsonl";
+const HOTPOT = SHARED_DATA + "/hotpotqa_distractor_500.jsonl";
 const here = new URL(".", import.meta.url).pathname;
 const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))];
 const cpuSeconds = (c: NodeJS.CpuUsage) => (c.user + c.system) / 1e6;

@@ -3,8 +3,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it, test } from "vitest";
 import { detectContainer, detectFormat, inspectQA, loadQAArray } from "./qa.js";
+import { SHARED_DATA } from "../util/shared.js";
 
-const DATA = "/work/shared/data";
+const DATA = SHARED_DATA;
 const tmp = mkdtempSync(join(tmpdir(), "qa-test-"));
 const write = (name: string, text: string) => {
   const p = join(tmp, name);

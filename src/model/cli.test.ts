@@ -4,8 +4,9 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { SHARED_DATA } from "../util/shared.js";
 
-const STORIES = "/work/shared/data/models/stories260K";
+const STORIES = SHARED_DATA + "/models/stories260K";
 const run = (...args: string[]) => execFileSync("node", ["bin/research.js", ...args], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
 
 describe("research generate / export", () => {

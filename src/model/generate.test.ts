@@ -4,8 +4,9 @@ import { loadModel } from "./load.js";
 import { createEngine } from "./generate.js";
 import { logSumExp } from "./sampling.js";
 import { tinyQwen2 } from "./testing.js";
+import { SHARED_DATA } from "../util/shared.js";
 
-const STORIES = "/work/shared/data/models/stories260K";
+const STORIES = SHARED_DATA + "/models/stories260K";
 const REF = readFileSync(`${STORIES}/reference_greedy_200steps.txt`, "utf8");
 const req = (over: Partial<Parameters<ReturnType<typeof createEngine>["generate"]>[0][0]>) => ({
   prompt: "", maxTokens: 32, stop: [] as string[], temperature: 0, ...over,

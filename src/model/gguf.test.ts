@@ -8,6 +8,7 @@ import { loadModel } from "./load.js";
 import { createEngine, type LoadedModel } from "./generate.js";
 import { exportGguf, readGgufHeader } from "./gguf.js";
 import { tinyQwen2 } from "./testing.js";
+import { SHARED_DATA } from "../util/shared.js";
 
 let llama: Llama;
 const dir = mkdtempSync(join(tmpdir(), "gguf-test-"));
@@ -51,7 +52,7 @@ async function crossCheck(m: LoadedModel, file: string, prompt: number[], steps:
 
 describe("GGUF export cross-checked with llama.cpp", () => {
   test("stories260K (arch llama, llama2.c vocab): same greedy tokens, logits within 1e-3, same tokenization", async () => {
-    const m = await loadModel("/work/shared/data/models/stories260K");
+    const m = await loadModel(SHARED_DATA + "/models/stories260K");
     const text = "Once upon a time, Lily's mom said \"hi\".";
     const { engine, r, ids, ref } = await crossCheck(m, join(dir, "stories.gguf"), [1], 60, [text]);
     expect(ref.next.slice(0, r.tokenIds!.length)).toEqual(r.tokenIds);

@@ -8,6 +8,7 @@ import { encodeSafetensors, readSafetensors, readSafetensorsDir, writeSafetensor
 import { permuteHfToMeta, permuteMetaToHf } from "./llama2c.js";
 import { tinyQwen2 } from "./testing.js";
 import type { WeightMap } from "./weights.js";
+import { SHARED_DATA } from "../util/shared.js";
 
 const dir = mkdtempSync(join(tmpdir(), "load-test-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -65,8 +66,8 @@ describe("loadModel / saveModel", () => {
     expect(permuteMetaToHf(w, 4, 3)).not.toEqual(w);
   });
   test.each([
-    ["stories260K (llama2.c .bin + tok512.bin)", async () => loadModel("/work/shared/data/models/stories260K")],
-    ["a .bin path directly", async () => loadModel("/work/shared/data/models/stories260K/stories260K.bin")],
+    ["stories260K (llama2.c .bin + tok512.bin)", async () => loadModel(SHARED_DATA + "/models/stories260K")],
+    ["a .bin path directly", async () => loadModel(SHARED_DATA + "/models/stories260K/stories260K.bin")],
     ["tiny Qwen2 (HF tokenizer.json, chat template)", async () => tinyQwen2({ seed: 4 })],
   ])("%s: save as an HF directory and load back gives identical logits and tokenizer", async (name, make) => {
     const m = await make();

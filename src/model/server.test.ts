@@ -3,8 +3,9 @@ import { startModelServer, type ModelServer } from "./server.js";
 import { loadModel } from "./load.js";
 import { createEngine } from "./generate.js";
 import { tinyQwen2 } from "./testing.js";
+import { SHARED_DATA } from "../util/shared.js";
 
-const STORIES = "/work/shared/data/models/stories260K";
+const STORIES = SHARED_DATA + "/models/stories260K";
 let stories: ModelServer;
 let qwen: ModelServer;
 beforeAll(async () => {

@@ -7,8 +7,9 @@ import { Bm25Builder, loadBm25, saveBm25, type Bm25Index } from "./bm25.js";
 import { createScratch, searchBm25, searchBm25Exhaustive, type SearchStats } from "./bm25-search.js";
 import { createZipf } from "./synthetic.js";
 import { createAnalyzer } from "./tokenize.js";
+import { SHARED_DATA } from "../util/shared.js";
 
-const WIKI = "/work/shared/data/corpus/wiki18_sample_1000.jsonl";
+const WIKI = SHARED_DATA + "/corpus/wiki18_sample_1000.jsonl";
 const analyzer = createAnalyzer();
 const wikiDocs = readFileSync(WIKI, "utf8").split("\n").filter(Boolean).map((l) => (JSON.parse(l) as { contents: string }).contents);
 

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, describe, expect, test, vi } from "vitest";
 import { buildProgram, main } from "../cli/main.js";
+import { SHARED_DATA } from "../util/shared.js";
 
 const tmp = mkdtempSync(join(tmpdir(), "retrieval-cli-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -29,7 +30,7 @@ async function research(...args: string[]): Promise<{ code: number; stdout: stri
 describe("research index / search", () => {
   test("corpus-from-qa → index build → search (text and --json) → bad input", async () => {
     const corpus = join(tmp, "corpus.jsonl");
-    expect((await research("index", "corpus-from-qa", "--input", "/work/shared/data/hotpotqa_distractor_500.jsonl", "--out", corpus)).stdout).toMatch(/wrote 4920 passages/);
+    expect((await research("index", "corpus-from-qa", "--input", SHARED_DATA + "/hotpotqa_distractor_500.jsonl", "--out", corpus)).stdout).toMatch(/wrote 4920 passages/);
     const ix = join(tmp, "ix");
     expect((await research("index", "build", "--corpus", corpus, "--out", ix, "--quiet")).stdout).toMatch(/indexed 4920 passages \(0 skipped\)/);
     const text = await research("search", "--index", ix, "--top-k", "2", "fight song of the University of Kansas");

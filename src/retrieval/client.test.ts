@@ -7,8 +7,9 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { createRetrieverClient, parseBatchSearch, parseRetrieve } from "./client.js";
 import { buildIndex, openRetriever } from "./index.js";
 import { startRetrieverServer, type RetrieverServer } from "./server.js";
+import { SHARED_DATA } from "../util/shared.js";
 
-const WIKI = "/work/shared/data/corpus/wiki18_sample_1000.jsonl";
+const WIKI = SHARED_DATA + "/corpus/wiki18_sample_1000.jsonl";
 let dir: string;
 let server: RetrieverServer;
 

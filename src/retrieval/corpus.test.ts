@@ -5,6 +5,7 @@ import { afterAll, describe, expect, test } from "vitest";
 import { makePassage, parseContents, readCorpus } from "./corpus.js";
 import { corpusFromQa, hotpotParagraphs, rolloutParagraphs } from "./corpus-from-qa.js";
 import { buildIndex, openRetriever } from "./index.js";
+import { SHARED_DATA } from "../util/shared.js";
 
 const tmp = mkdtempSync(join(tmpdir(), "corpus-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -105,10 +106,10 @@ describe("corpus-from-qa", () => {
   test("real shared data: HotpotQA distractor and rollouts become one deduplicated corpus", async () => {
     const out = join(tmp, "qa-corpus.jsonl");
     const stats = await corpusFromQa({
-      inputs: ["/work/shared/data/hotpotqa_distractor_500.jsonl", "/work/shared/data/rollouts/r1searcher_bamboogle_llama.jsonl"],
+      inputs: [SHARED_DATA + "/hotpotqa_distractor_500.jsonl", SHARED_DATA + "/rollouts/r1searcher_bamboogle_llama.jsonl"],
       out,
     });
-    expect(stats.files[0]).toEqual({ path: "/work/shared/data/hotpotqa_distractor_500.jsonl", rows: 500, paragraphs: 4960 });
+    expect(stats.files[0]).toEqual({ path: SHARED_DATA + "/hotpotqa_distractor_500.jsonl", rows: 500, paragraphs: 4960 });
     expect(stats.files[1].paragraphs).toBeGreaterThan(500);
     const lines = readFileSync(out, "utf8").trim().split("\n").map((l) => JSON.parse(l) as { id: string; contents: string });
     expect(lines).toHaveLength(stats.passages);

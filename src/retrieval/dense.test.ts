@@ -7,6 +7,7 @@ import { normalize, searchVectors } from "./dense.js";
 import { fuseRrf } from "./engine.js";
 import { buildIndex, openRetriever } from "./index.js";
 import { createUseLiteEmbedder, UnigramTokenizer } from "./use-lite.js";
+import { SHARED_DATA } from "../util/shared.js";
 
 const tmp = mkdtempSync(join(tmpdir(), "dense-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -45,7 +46,7 @@ describe("dense retrieval", () => {
   });
 
   test("a hybrid index answers bm25, dense and hybrid queries", async () => {
-    const lines = readFileSync("/work/shared/data/corpus/wiki18_sample_1000.jsonl", "utf8").split("\n").slice(0, 24);
+    const lines = readFileSync(SHARED_DATA + "/corpus/wiki18_sample_1000.jsonl", "utf8").split("\n").slice(0, 24);
     const corpus = join(tmp, "c.jsonl");
     writeFileSync(corpus, lines.join("\n") + "\n");
     const out = join(tmp, "ix");

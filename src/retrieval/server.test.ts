@@ -5,8 +5,9 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { openEngine, type SearchEngine } from "./engine.js";
 import { buildIndex } from "./index.js";
 import { startRetrieverServer, type RetrieverServer } from "./server.js";
+import { SHARED_DATA } from "../util/shared.js";
 
-const WIKI = "/work/shared/data/corpus/wiki18_sample_1000.jsonl";
+const WIKI = SHARED_DATA + "/corpus/wiki18_sample_1000.jsonl";
 let dir: string;
 let server: RetrieverServer;
 let engine: SearchEngine;

@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs";
 import { describe, expect, test } from "vitest";
 import { porterStem } from "./porter.js";
 import { createAnalyzer, MAX_TOKEN_CHARS } from "./tokenize.js";
+import { SHARED_DATA } from "../util/shared.js";
 
 // Porter's published examples (Porter 1980 and the reference vocabulary).
 const PAIRS = (
@@ -43,7 +44,7 @@ describe("analyzer", () => {
   });
 
   test("agrees with SQLite FTS5 `porter unicode61 remove_diacritics 2` on every ASCII term of wiki-18", () => {
-    const docs = readFileSync("/work/shared/data/corpus/wiki18_sample_1000.jsonl", "utf8")
+    const docs = readFileSync(SHARED_DATA + "/corpus/wiki18_sample_1000.jsonl", "utf8")
       .split("\n")
       .filter(Boolean)
       .map((l) => (JSON.parse(l) as { contents: string }).contents);

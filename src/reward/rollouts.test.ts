@@ -12,8 +12,9 @@ import { aggregate, scoreItem, tokenF1 } from "./metrics.js";
 import { computeReward } from "./reward.js";
 import { hasPython, runPythonReference } from "./testdata/python-ref.js";
 import { toReSearch } from "./testdata/r1searcher.js";
+import { SHARED_DATA } from "../util/shared.js";
 
-const DIR = "/work/shared/data/rollouts";
+const DIR = SHARED_DATA + "/rollouts";
 const EOS = "<|im_end|>";
 
 interface Row {

@@ -3,8 +3,9 @@ import { loadTokenizer } from "./load.js";
 import { createHfTokenizer, loadQwen3Tokenizer } from "./hf.js";
 import { buildByteLevelTokenizer, bytesToUnicode } from "./bytelevel.js";
 import type { Tokenizer } from "./types.js";
+import { SHARED_DATA } from "../util/shared.js";
 
-const STORIES = "/work/shared/data/models/stories260K";
+const STORIES = SHARED_DATA + "/models/stories260K";
 
 describe("llama2.c tokenizer (run.c semantics)", async () => {
   const tok = await loadTokenizer(STORIES);

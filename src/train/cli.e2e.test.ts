@@ -12,9 +12,10 @@ import { promisify } from "node:util";
 import { buildIndex } from "../retrieval/index.js";
 import { loadModel } from "../model/load.js";
 import { latestCheckpoint, readMetrics } from "./run.js";
+import { SHARED_DATA } from "../util/shared.js";
 
 const run = promisify(execFile);
-const DATA = "/work/shared/data";
+const DATA = SHARED_DATA;
 let root: string;
 
 async function research(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {

@@ -13,7 +13,7 @@ export function register(program: Command): void {
     .argument("<file>", "JSONL or JSON QA file")
     .option("-n, --examples <n>", "how many examples to show", "3")
     .option("--json", "print one JSON object (examples include their metadata)")
-    .addHelpText("after", "\nExample:\n  research data inspect /work/shared/data/eval/musique_dev.json")
+    .addHelpText("after", "\nExample:\n  research data inspect ../shared/data/eval/musique_dev.json")
     .action(async (file: string, opts: { examples: string; json?: boolean }) => {
       const { inspectQA } = await import("../../data/qa.js");
       const { UserError } = await import("../../util/errors.js");
@@ -40,7 +40,7 @@ export function register(program: Command): void {
     .requiredOption("-o, --out <out.jsonl>", "output JSONL (written atomically)")
     .option("--limit <n>", "convert at most n examples")
     .option("--no-metadata", "drop metadata (context, decompositions, …)")
-    .addHelpText("after", "\nExample:\n  research data convert /work/shared/data/eval/musique_dev.json --out data/musique_dev.jsonl")
+    .addHelpText("after", "\nExample:\n  research data convert ../shared/data/eval/musique_dev.json --out data/musique_dev.jsonl")
     .action(async (file: string, opts: { out: string; limit?: string; metadata: boolean }) => {
       const { loadQA } = await import("../../data/qa.js");
       const { openJsonlWriter } = await import("../../data/jsonl-writer.js");

@@ -6,6 +6,7 @@ import { describe, expect, it } from "vitest";
 import { loadQAArray } from "../../data/qa.js";
 import { computeReward } from "../../reward/reward.js";
 import { toReSearch } from "../../reward/testdata/r1searcher.js";
+import { SHARED_DATA } from "../../util/shared.js";
 
 const tmp = mkdtempSync(join(tmpdir(), "cli-reward-"));
 const research = (...args: string[]) => spawnSync(process.execPath, ["bin/research.js", ...args], { encoding: "utf8" });
@@ -13,7 +14,7 @@ const jsonl = (rows: unknown[]) => rows.map((r) => JSON.stringify(r)).join("\n")
 
 describe("research reward", () => {
   it("scores real rollouts line by line, same as the library", async () => {
-    const rows = await loadQAArray("/work/shared/data/rollouts/r1searcher_bamboogle_qwen.jsonl", { limit: 40 });
+    const rows = await loadQAArray(SHARED_DATA + "/rollouts/r1searcher_bamboogle_qwen.jsonl", { limit: 40 });
     const lines = rows.map((e, i) => ({
       solution: toReSearch(e.question, (e.metadata as { gen_text_store: string }).gen_text_store, i % 10 === 9 ? "" : "<|im_end|>"),
       golden_answers: e.golden_answers,

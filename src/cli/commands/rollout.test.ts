@@ -7,11 +7,12 @@ import { buildIndex } from "../../retrieval/index.js";
 import { startScriptedServer, type ScriptedServer } from "../../rollout/testing.js";
 import { register as registerRollout } from "./rollout.js";
 import { register as registerAsk } from "./ask.js";
+import { SHARED_DATA } from "../../util/shared.js";
 
 // `research rollout` and `research ask` end to end: a real BM25 index over the shared wiki-18 sample, a real HTTP
 // server replaying a scripted policy (search the question, then answer), trajectories on disk, resume.
-const CORPUS = "/work/shared/data/corpus/wiki18_sample_1000.jsonl";
-const DATASET = "/work/shared/data/eval/flashrag_quickstart_nq_test.jsonl";
+const CORPUS = SHARED_DATA + "/corpus/wiki18_sample_1000.jsonl";
+const DATASET = SHARED_DATA + "/eval/flashrag_quickstart_nq_test.jsonl";
 
 let dir: string;
 let index: string;

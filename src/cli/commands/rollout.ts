@@ -23,7 +23,7 @@ export function register(program: Command): void {
     "after",
     `
 Example:
-  research rollout --dataset /work/shared/data/eval/flashrag_quickstart_nq_test.jsonl --out runs/nq.jsonl -n 5 \\
+  research rollout --dataset ../shared/data/eval/flashrag_quickstart_nq_test.jsonl --out runs/nq.jsonl -n 5 \\
     --base-url http://localhost:8000/v1 --model-name ReSearch-Qwen-7B --index data/wiki-index`,
   );
   cmd.action(async (flags: Record<string, unknown>) => {

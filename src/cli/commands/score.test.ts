@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { aggregate, scoreItem } from "../../reward/metrics.js";
+import { SHARED_DATA } from "../../util/shared.js";
 
 const tmp = mkdtempSync(join(tmpdir(), "cli-score-"));
 const research = (...args: string[]) => spawnSync(process.execPath, ["bin/research.js", ...args], { encoding: "utf8" });
@@ -37,7 +38,7 @@ describe("research score", () => {
   });
 
   it("scores a real R1-Searcher rollout file with --pred-field / --gold-field", () => {
-    const r = research("score", "-i", "/work/shared/data/rollouts/r1searcher_bamboogle_qwen.jsonl", "--pred-field", "pred_ans", "--gold-field", "answer");
+    const r = research("score", "-i", SHARED_DATA + "/rollouts/r1searcher_bamboogle_qwen.jsonl", "--pred-field", "pred_ans", "--gold-field", "answer");
     expect(JSON.parse(r.stdout)).toEqual({ n: 125, em: 57 / 125, f1: expect.closeTo(0.5731333333333333, 12), acc: 61 / 125 });
   });
 

@@ -14,7 +14,7 @@ export function register(program: Command): void {
       `\nPrints {"n", "em", "f1", "acc"} as one JSON line. Normalization is SQuAD's (lowercase, no punctuation, no a/an/the).\n
 Examples:
   research score --input preds.jsonl --per-item scores.jsonl
-  research score --input /work/shared/data/rollouts/r1searcher_bamboogle_qwen.jsonl --pred-field pred_ans --gold-field answer`,
+  research score --input ../shared/data/rollouts/r1searcher_bamboogle_qwen.jsonl --pred-field pred_ans --gold-field answer`,
     )
     .action(async (opts: { input: string; perItem?: string; predField?: string; goldField: string }) => {
       const { readRecords } = await import("../../data/qa.js");

@@ -5,8 +5,9 @@ import { afterAll, describe, expect, test } from "vitest";
 import { loadModel } from "../../model/load.js";
 import { exportGguf } from "../../model/gguf.js";
 import { createBackend, openRetrieverFromConfig, rolloutConfigFromFlags } from "./index.js";
+import { SHARED_DATA } from "../../util/shared.js";
 
-const STORIES = "/work/shared/data/models/stories260K";
+const STORIES = SHARED_DATA + "/models/stories260K";
 const dir = mkdtempSync(join(tmpdir(), "backend-factory-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

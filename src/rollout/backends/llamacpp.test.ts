@@ -10,10 +10,11 @@ import { createNativeBackend } from "./native.js";
 import { createLlamaCppBackend, type LlamaCppBackend } from "./llamacpp.js";
 import { formatResearchResult, type PromptTemplate } from "../prompts.js";
 import type { Retriever } from "../../retrieval/types.js";
+import { SHARED_DATA } from "../../util/shared.js";
 
 // stories260K (llama2.c, shared data) exported to GGUF by the model engine's exporter, run by llama.cpp on the CPU,
 // and checked against the native engine on the same rollouts. The template pauses at "." (the model writes stories).
-const MODEL = "/work/shared/data/models/stories260K/stories260K.bin";
+const MODEL = SHARED_DATA + "/models/stories260K/stories260K.bin";
 const sentences: PromptTemplate = {
   name: "research", chat: false, stop: ["."], openTag: "\u0000",
   messages: (q) => [{ role: "user", content: q }], completion: (q) => q, formatResult: formatResearchResult,

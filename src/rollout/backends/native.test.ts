@@ -5,10 +5,11 @@ import { runRollouts, type RolloutExample } from "../loop.js";
 import { createNativeBackend } from "./native.js";
 import { formatResearchResult, type PromptTemplate } from "../prompts.js";
 import type { Retriever } from "../../retrieval/types.js";
+import { SHARED_DATA } from "../../util/shared.js";
 
 // A real tiny checkpoint (llama2.c stories260K, shared data). It writes stories, not tags, so the test template
 // pauses at every "." as if it were `</search>`: rollouts then stop for "search" at different rounds.
-const MODEL = "/work/shared/data/models/stories260K/stories260K.bin";
+const MODEL = SHARED_DATA + "/models/stories260K/stories260K.bin";
 const sentences: PromptTemplate = {
   name: "research",
   chat: false,
