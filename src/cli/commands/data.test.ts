@@ -32,6 +32,6 @@ describe("research data", () => {
   it("a non-QA file is a clear error with a non-zero exit", () => {
     const r = research("data", "inspect", SHARED_DATA + "/corpus/wiki18_sample_1000.jsonl");
     expect(r.status).toBe(1);
-    expect(r.stderr).toMatch(/^error: \/work\/shared\/data\/corpus\/wiki18_sample_1000.jsonl:1: not a QA record we know \(keys: id, contents\)/);
+    expect(r.stderr.startsWith(`error: ${SHARED_DATA}/corpus/wiki18_sample_1000.jsonl:1: not a QA record we know (keys: id, contents)`)).toBe(true);
   });
 });
