@@ -9,35 +9,29 @@ import { InputError, UserError } from "../util/errors.js";
 import type { ModelConfig } from "./config.js";
 import type { WeightMap } from "./weights.js";
 
-/** Meta interleaved rows → HF half-split rows, per head: row h*hs + 2i + j → h*hs + j*hs/2 + i. W is (heads*hs, cols). */
-export function permuteMetaToHf(w: Float32Array, heads: number, cols: number): Float32Array {
-  const rows = w.length / cols;
-  const hs = rows / heads;
+/**
+ * Per head, interleaved row 2i + j ↔ half-split row j*hs/2 + i. W is (heads*hs, cols).
+ * `toHf`: Meta interleaved → HF half-split (load); otherwise the inverse (llama.cpp's `llama` architecture wants Meta's).
+ */
+function permuteRopeRows(w: Float32Array, heads: number, cols: number, toHf: boolean): Float32Array {
+  const hs = w.length / cols / heads;
   const out = new Float32Array(w.length);
   for (let h = 0; h < heads; h++)
     for (let i = 0; i < hs / 2; i++)
       for (let j = 0; j < 2; j++) {
-        const src = (h * hs + 2 * i + j) * cols;
-        const dst = (h * hs + j * (hs / 2) + i) * cols;
+        const meta = (h * hs + 2 * i + j) * cols;
+        const hf = (h * hs + j * (hs / 2) + i) * cols;
+        const [src, dst] = toHf ? [meta, hf] : [hf, meta];
         out.set(w.subarray(src, src + cols), dst);
       }
   return out;
 }
 
-/** HF half-split rows → Meta interleaved rows (the inverse; llama.cpp's `llama` architecture wants this layout). */
-export function permuteHfToMeta(w: Float32Array, heads: number, cols: number): Float32Array {
-  const rows = w.length / cols;
-  const hs = rows / heads;
-  const out = new Float32Array(w.length);
-  for (let h = 0; h < heads; h++)
-    for (let i = 0; i < hs / 2; i++)
-      for (let j = 0; j < 2; j++) {
-        const dst = (h * hs + 2 * i + j) * cols;
-        const src = (h * hs + j * (hs / 2) + i) * cols;
-        out.set(w.subarray(src, src + cols), dst);
-      }
-  return out;
-}
+/** Meta interleaved rows → HF half-split rows (transformers' `permute`). */
+export const permuteMetaToHf = (w: Float32Array, heads: number, cols: number) => permuteRopeRows(w, heads, cols, true);
+
+/** HF half-split rows → Meta interleaved rows (the inverse). */
+export const permuteHfToMeta = (w: Float32Array, heads: number, cols: number) => permuteRopeRows(w, heads, cols, false);
 
 /** Read a llama2.c checkpoint: config (HF names) and weights (HF names, HF RoPE layout). */
 export function readLlama2cCheckpoint(path: string): { config: ModelConfig; weights: WeightMap } {
