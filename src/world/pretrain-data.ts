@@ -37,12 +37,16 @@ export interface EpisodeOptions {
   baselineTopK: number;
   /** Most searches in a content-free ReSearch episode. */
   maxSearches: number;
+  /** Probability that a ReSearch query is one of the names the question mentions (copied verbatim) instead of a
+   * random span (default 0). Still content-free: the answer stays a random span, so no episode solves a question. */
+  mentionQueryProb?: number;
 }
 
 /** One pre-training document as text parts; `policy` parts are what a policy would generate. */
 export interface PretrainDoc {
   kind: DocKind;
-  parts: { text: string; role: "prompt" | "policy" | "tool" }[];
+  /** `copy`: the part is a span the policy copies (a query, an answer): what `lossMask: "copy"` trains on. */
+  parts: { text: string; role: "prompt" | "policy" | "tool"; copy?: boolean }[];
   /** For gates and audits: the queries and the answer the episode wrote. */
   queries: string[];
   answer?: string;
@@ -84,16 +88,18 @@ export async function researchEpisode(rng: Rng, src: EpisodeSource, q: WorldQues
   let seen = "";
   for (let s = 0; s < nSearch; s++) {
     const think = randomSpan(rng, rng.next() < 0.5 || !seen ? q.question : seen, 5);
-    const query = randomSpan(rng, s === 0 || rng.next() < 0.5 ? q.question : seen, 4, 2) || q.question;
+    const mentions = q.metadata.mentions;
+    const query = (o.mentionQueryProb && mentions.length && rng.next() < o.mentionQueryProb ? mentions[rng.int(mentions.length)] : randomSpan(rng, s === 0 || rng.next() < 0.5 ? q.question : seen, 4, 2)) || q.question;
     queries.push(query);
-    parts.push({ text: ` <think> ${think} </think> <search> ${query} </search>`, role: "policy" });
+    parts.push({ text: ` <think> ${think} </think> <search>`, role: "policy" }, { text: ` ${query}`, role: "policy", copy: true }, { text: " </search>", role: "policy" });
     const hits = await searchOne(src, query, o.researchTopN);
     parts.push({ text: formatResearchResult(hits), role: "tool" });
     seen = hitsText(hits);
   }
   const answer = randomSpan(rng, seen && rng.next() < 0.9 ? seen : q.question, 3);
   const think = randomSpan(rng, seen && rng.next() < 0.5 ? seen : q.question, 5);
-  parts.push({ text: ` <think> ${think} </think> <answer> The final answer is \\[ \\boxed{${answer}} \\] </answer>${EOS}`, role: "policy" });
+  if (!answer) parts.push({ text: ` <think> ${think} </think> <answer> The final answer is \\[ \\boxed{} \\] </answer>${EOS}`, role: "policy" });
+  else parts.push({ text: ` <think> ${think} </think> <answer> The final answer is \\[ \\boxed{`, role: "policy" }, { text: answer, role: "policy", copy: true }, { text: `} \\] </answer>${EOS}`, role: "policy" });
   return { kind: "research", parts, queries, answer };
 }
 
@@ -107,7 +113,7 @@ export async function baselineEpisode(rng: Rng, src: EpisodeSource, q: WorldQues
     const query = kind === "naive-rag" ? q.question : `${q.question} ${randomSpan(rng, q.question, 3)}`;
     const hits = await searchOne(src, query, o.baselineTopK);
     const answer = randomSpan(rng, rng.next() < 0.9 ? hitsText(hits) : q.question, 3);
-    return { kind, parts: [{ text: buildEvalPrompt(NAIVE_RAG_PROMPT, { question: q.question, hits }).text, role: "prompt" }, { text: ` ${answer}${EOS}`, role: "policy" }], queries: [query], answer };
+    return { kind, parts: [{ text: buildEvalPrompt(NAIVE_RAG_PROMPT, { question: q.question, hits }).text, role: "prompt" }, { text: ` ${answer}`, role: "policy", copy: true }, { text: EOS, role: "policy" }], queries: [query], answer };
   }
   // IRCoT: some earlier thoughts, then one new thought that may end the chain with "So the answer is: …".
   const hits = await searchOne(src, q.question, o.baselineTopK);

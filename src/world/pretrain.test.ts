@@ -8,7 +8,7 @@ import { buildWorld, writeWorld } from "./build.js";
 import { smallWorldConfig } from "./config.js";
 import { containsSpan, measureGates, runGates } from "./gates.js";
 import { memoryBm25Retriever } from "./oracle.js";
-import { nextDoc, PretrainMixSchema, randomSpan } from "./pretrain-data.js";
+import { nextDoc, PretrainMixSchema, randomSpan, researchEpisode } from "./pretrain-data.js";
 import { packBatch, PretrainConfigSchema, pretrainBaseModel, pretrainPassages } from "./pretrain.js";
 import { createWordLevelTokenizer } from "./tokenizer.js";
 import { worldVocab } from "./vocab.js";
@@ -59,6 +59,41 @@ describe("pre-training data", () => {
     const kinds = new Set<string>();
     for (let i = 0; i < 120; i++) kinds.add((await nextDoc(rng, src, PretrainMixSchema.parse({}), opts)).kind);
     expect([...kinds].sort()).toEqual(["ircot", "iter-retgen", "naive-gen", "naive-rag", "passage", "research"]);
+  });
+
+  test('lossMask "copy": exactly the copied query and answer spans are trained; tokens equal the "all" packing', async () => {
+    const tok = createWordLevelTokenizer(worldVocab(world));
+    const mix = { passage: 0, research: 1, "naive-gen": 0, "naive-rag": 0, "iter-retgen": 0, ircot: 0 };
+    const all = await packBatch(createRng(6), src, tok, PretrainConfigSchema.parse({ seqLen: 512, batchSize: 1, mix }), {});
+    const copy = await packBatch(createRng(6), src, tok, PretrainConfigSchema.parse({ seqLen: 512, batchSize: 1, mix, lossMask: "copy" }), {});
+    expect(all.lossMask).toBeUndefined();
+    expect([...copy.inputIds]).toEqual([...all.inputIds]); // splitting parts at copied spans leaves the tokens unchanged
+    const trained = [...copy.lossMask!].map((m, i) => (m ? tok.decode([copy.inputIds[i]]) : "|")).join(" ").split("|").map((s) => s.trim()).filter(Boolean);
+    expect(trained.length).toBeGreaterThan(1);
+    // re-generate the same documents to know their queries and answers
+    const rng = createRng(6);
+    const spans: string[] = [];
+    while (spans.length < trained.length) {
+      const d = await nextDoc(rng, src, mix, opts);
+      spans.push(...d.queries);
+      if (d.answer) spans.push(d.answer);
+    }
+    for (const t of trained) expect(spans.map((x) => tok.decode(tok.encode(x)).trim())).toContain(t);
+    expect(copy.lossMask!.reduce((a, x) => a + x, 0)).toBeLessThan(copy.attentionMask.reduce((a, x) => a + x, 0) / 5);
+  });
+
+  test("mentionQueryProb: queries copy the names the question mentions; answers stay random spans", async () => {
+    const rng = createRng(7);
+    let hit = 0;
+    let n = 0;
+    for (let i = 0; i < 100; i++) {
+      const q = src.questions[rng.int(src.questions.length)];
+      const doc = await researchEpisode(rng, src, q, { ...opts, mentionQueryProb: 1 });
+      n += doc.queries.length;
+      hit += doc.queries.filter((x) => q.metadata.mentions.includes(x)).length;
+    }
+    expect(n).toBeGreaterThan(50);
+    expect(hit).toBe(n);
   });
 
   test("randomSpan respects lengths and skips tags", () => {

@@ -49,6 +49,8 @@ export const PretrainConfigSchema = z.object({
   researchTopN: z.number().int().min(1).default(1).describe("passages per ReSearch search (the demo's topN)"),
   baselineTopK: z.number().int().min(1).default(3).describe("passages per baseline retrieval (the demo's topK)"),
   maxSearches: z.number().int().min(0).default(3).describe("most searches in a content-free ReSearch episode"),
+  mentionQueryProb: z.number().min(0).max(1).default(0).describe("probability that a content-free ReSearch query is a name the question mentions, copied verbatim, instead of a random span (answers stay random spans: no episode solves a question)"),
+  lossMask: z.enum(["all", "copy"]).default("all").describe("which tokens the next-token loss trains on: \"all\" = every token; \"copy\" = only the copied spans of the content-free episodes (the random query span in <search>, the random answer span in \\boxed{} / after a naive-RAG prompt), a copy-focused phase that teaches copying rare name tokens (still content-free: the spans are random)"),
 });
 export type PretrainConfig = z.infer<typeof PretrainConfigSchema>;
 
@@ -72,38 +74,46 @@ export function baseModelConfig(c: PretrainConfig, tok: WordLevelTokenizer): Mod
 export interface PackedBatch {
   inputIds: Int32Array; // (B, T)
   attentionMask: Uint8Array; // (B, T)
+  /** (B, T) 1 = trained target; set when `lossMask` is "copy" (copied spans only). */
+  lossMask?: Uint8Array;
   B: number;
   T: number;
   kinds: Record<string, number>;
 }
 
 /** Fill B rows of T tokens: documents packed greedily in order, a document longer than T keeps its last T tokens. */
-export async function packBatch(rng: Rng, src: EpisodeSource, tok: WordLevelTokenizer, c: PretrainConfig, carry: { ids?: number[]; kind?: string }): Promise<PackedBatch> {
+export async function packBatch(rng: Rng, src: EpisodeSource, tok: WordLevelTokenizer, c: PretrainConfig, carry: { ids?: number[]; copy?: number[]; kind?: string }): Promise<PackedBatch> {
   const { batchSize: B, seqLen: T } = c;
-  const o: EpisodeOptions = { researchTopN: c.researchTopN, baselineTopK: c.baselineTopK, maxSearches: c.maxSearches };
+  const o: EpisodeOptions = { researchTopN: c.researchTopN, baselineTopK: c.baselineTopK, maxSearches: c.maxSearches, mentionQueryProb: c.mentionQueryProb };
   const inputIds = new Int32Array(B * T);
   const attentionMask = new Uint8Array(B * T);
+  const lossMask = c.lossMask === "copy" ? new Uint8Array(B * T) : undefined;
   const kinds: Record<string, number> = {};
   for (let b = 0; b < B; b++) {
     let len = 0;
     for (;;) {
       if (!carry.ids) {
         const doc = await nextDoc(rng, src, c.mix, o);
-        let ids = doc.parts.flatMap((p) => tok.encode(p.text));
-        if (ids.length > T) ids = ids.slice(ids.length - T);
+        const enc = doc.parts.map((p) => ({ ids: tok.encode(p.text), copy: p.copy ? 1 : 0 }));
+        let ids = enc.flatMap((e) => e.ids);
+        let copy = enc.flatMap((e) => e.ids.map(() => e.copy));
+        if (ids.length > T) [ids, copy] = [ids.slice(ids.length - T), copy.slice(copy.length - T)];
         carry.ids = ids;
+        carry.copy = copy;
         carry.kind = doc.kind;
       }
       if (len > 0 && len + carry.ids.length > T) break;
       inputIds.set(carry.ids, b * T + len);
       attentionMask.fill(1, b * T + len, b * T + len + carry.ids.length);
+      if (lossMask) lossMask.set(carry.copy ?? [], b * T + len);
       len += carry.ids.length;
       kinds[carry.kind!] = (kinds[carry.kind!] ?? 0) + 1;
       carry.ids = undefined;
+      carry.copy = undefined;
       if (len >= T) break;
     }
   }
-  return { inputIds, attentionMask, B, T, kinds };
+  return { inputIds, attentionMask, lossMask, B, T, kinds };
 }
 
 export function lrAt(c: PretrainConfig, step: number): number {
@@ -115,7 +125,7 @@ export function lrAt(c: PretrainConfig, step: number): number {
 interface CkptState {
   step: number;
   rng: number[];
-  carry: { ids?: number[]; kind?: string };
+  carry: { ids?: number[]; copy?: number[]; kind?: string };
   config: PretrainConfig;
   seconds: number;
 }
@@ -171,7 +181,7 @@ export async function pretrainBaseModel(worldDir: string, outDir: string, cfg: P
   if (existsSync(statePath)) {
     const st = JSON.parse(readFileSync(statePath, "utf8")) as CkptState;
     // maxMinutes and stopAt only decide where a run stops, so a resumed run may change them
-    const same = stableJson({ ...st.config, maxMinutes: 0, stopAt: 0 }) === stableJson({ ...cfg, maxMinutes: 0, stopAt: 0 });
+    const same = stableJson({ ...PretrainConfigSchema.parse(st.config), maxMinutes: 0, stopAt: 0 }) === stableJson({ ...cfg, maxMinutes: 0, stopAt: 0 });
     if (!same) throw new UserError(`${statePath}: checkpoint was made with a different config; use a new --out or delete ${ckptDir}`);
     weights = readSafetensors(join(ckptDir, "model.safetensors")).weights;
     optState = readSafetensors(join(ckptDir, "optimizer.safetensors")).weights;
@@ -207,7 +217,7 @@ export async function pretrainBaseModel(worldDir: string, outDir: string, cfg: P
       break;
     }
     const batch = await packBatch(rng, src, tok, cfg, carry);
-    const r = trainStep(model, opt, { inputIds: batch.inputIds, B: batch.B, T: batch.T, attentionMask: batch.attentionMask }, { lr: lrAt(cfg, step), maxGradNorm: cfg.maxGradNorm });
+    const r = trainStep(model, opt, { inputIds: batch.inputIds, B: batch.B, T: batch.T, attentionMask: batch.attentionMask, lossMask: batch.lossMask }, { lr: lrAt(cfg, step), maxGradNorm: cfg.maxGradNorm });
     step++;
     lastLoss = r.loss;
     appendJsonl(join(outDir, "pretrain-log.jsonl"), { step, loss: r.loss, gradNorm: r.gradNorm, skipped: r.skipped, tokens: r.tokens, lr: lrAt(cfg, step - 1), seconds: Number(secs().toFixed(1)), kinds: batch.kinds });
@@ -219,7 +229,7 @@ export async function pretrainBaseModel(worldDir: string, outDir: string, cfg: P
   save(ckptDir, true);
   save(outDir, false);
   writeJsonAtomic(join(outDir, "pretrain.json"), {
-    what: "base model of the synthetic world: next-token loss on the PRE-TRAINING split only",
+    what: `base model of the synthetic world: next-token loss on the PRE-TRAINING split only${cfg.lossMask === "copy" ? " (this stage: loss on the copied query/answer spans of content-free episodes only)" : ""}`,
     data: {
       passages: `${passages.length} passages of pre-training entities (no RL-train or test entity appears)`,
       episodes: "content-free episodes in the ReSearch, naive-gen, naive-RAG, Iter-RetGen and IRCoT prompt formats over pre-training questions; every query, thought and answer is a uniformly random 1–6 word span of the question or of the retrieved passages; retrieval (BM25) indexes only pre-training passages; no trajectory that solves a question",
