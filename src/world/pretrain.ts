@@ -232,7 +232,7 @@ export async function pretrainBaseModel(worldDir: string, outDir: string, cfg: P
     what: `base model of the synthetic world: next-token loss on the PRE-TRAINING split only${cfg.lossMask === "copy" ? " (this stage: loss on the copied query/answer spans of content-free episodes only)" : ""}`,
     data: {
       passages: `${passages.length} passages of pre-training entities (no RL-train or test entity appears)`,
-      episodes: "content-free episodes in the ReSearch, naive-gen, naive-RAG, Iter-RetGen and IRCoT prompt formats over pre-training questions; every query, thought and answer is a uniformly random 1–6 word span of the question or of the retrieved passages; retrieval (BM25) indexes only pre-training passages; no trajectory that solves a question",
+      episodes: `content-free episodes in the ReSearch, naive-gen, naive-RAG, Iter-RetGen and IRCoT prompt formats over pre-training questions; every query, thought and answer is a uniformly random 1–6 word span of the question or of the retrieved passages${cfg.mentionQueryProb > 0 ? ` (a ReSearch query is, with probability ${cfg.mentionQueryProb}, a name the question mentions, copied)` : ""}; retrieval (BM25) indexes only pre-training passages; no trajectory that solves a question`,
       mix: cfg.mix,
     },
     config: cfg,
