@@ -6,11 +6,8 @@
  */
 import { describe, expect, it } from "vitest";
 import { initTensorBackend } from "../tensor/backend.js";
-import { createTrainableModel } from "../model/trainable.js";
-import { createAdamW } from "../model/optim.js";
-import { createEngine } from "../model/generate.js";
-import { createNativeBackend } from "../rollout/backends/native.js";
 import { TrainConfig } from "./config.js";
+import { createTrainingSetup } from "./setup.js";
 import { createTrainer, type StepMetrics } from "./trainer.js";
 import { createTinyTask, pretrainBaseModel } from "./testing/tiny-task.js";
 
@@ -24,19 +21,13 @@ describe("GRPO learns to search from the reward alone", () => {
     const base = pretrainBaseModel(task);
     const pretrainS = (Date.now() - t0) / 1000;
     const cfg = TrainConfig.parse({ promptsPerStep: 8, groupSize: 5, lr: 2e-3, klCoef: 0, entropyCoef: 0.001, maxResponseTokens: 24, maxSteps: 60, microBatchSize: 40, seed: 3, weightDecay: 0 });
-    const policy = createTrainableModel(task.modelConfig, base);
-    const optimizer = createAdamW(policy.params, { lr: cfg.lr, weightDecay: cfg.weightDecay });
-    const engine = createEngine({ config: task.modelConfig, weights: base, tokenizer: task.tokenizer }, { maxBatch: 64 });
-    const trainer = createTrainer(cfg, {
-      policy,
-      optimizer,
-      backend: createNativeBackend({ engine }),
-      syncWeights: (w) => engine.setWeights(w),
+    const deps = createTrainingSetup(cfg, { config: task.modelConfig, weights: base, tokenizer: task.tokenizer }, {
       retriever: task.retriever,
       examples: task.examples,
-      eosId: task.tokenizer.eosId,
       template: task.template,
+      maxBatch: 64,
     });
+    const trainer = createTrainer(cfg, deps);
     const log: StepMetrics[] = [];
     const window = 4;
     for (let s = 0; s < cfg.maxSteps!; s++) {
