@@ -7,7 +7,8 @@
  *     Iter-RetGen, IRCoT): the real prompt, real retrieved passages, but every query, thought and answer is a span
  *     drawn uniformly at random from the question or the retrieved text. They teach the tags and copying, and carry
  *     no information about which query or answer is right: no trajectory that solves a question is ever shown.
- *     (Queries are spans of 2–4 words, thoughts 1–5, answers 1–3: lengths are fixed by the generator, not the question.)
+ *     (Queries are spans of 2–4 words (configurable), thoughts 1–5, answers 1–3: lengths are fixed by the generator, not
+ *     the question.)
  */
 import type { Passage, Retriever, SearchHit } from "../retrieval/types.js";
 import { formatResearchResult, RESEARCH_BASE_PROMPT } from "../rollout/prompts.js";
@@ -40,6 +41,10 @@ export interface EpisodeOptions {
   /** Probability that a ReSearch query is one of the names the question mentions (copied verbatim) instead of a
    * random span (default 0). Still content-free: the answer stays a random span, so no episode solves a question. */
   mentionQueryProb?: number;
+  /** Words in a random query span, [min, max] (default [2, 4]). */
+  querySpan?: [number, number];
+  /** Probability that a document's entity names are renamed (see `createRenamer`); default 0. */
+  renameProb?: number;
 }
 
 /** One pre-training document as text parts; `policy` parts are what a policy would generate. */
@@ -72,6 +77,31 @@ export interface EpisodeSource {
   passages: Passage[];
   /** Retriever over the PRE-TRAINING split's passages only. */
   retriever: Retriever;
+  /** Name-part pools (first names, surnames, roots): what `renameProb` permutes. */
+  namePools?: string[][];
+}
+
+/**
+ * Name augmentation: one random permutation within each name-part pool, applied to every word of a document
+ * (prompt, queries, results, answer alike, so the document stays consistent). A renamed document is about entities
+ * that exist nowhere, so a model cannot predict a name from memorised name pairs and must copy it from its context;
+ * it also keeps the pre-training world's facts from being memorised.
+ */
+export function createRenamer(rng: Rng, pools: string[][]): (text: string) => string {
+  const map = new Map<string, string>();
+  for (const pool of pools) {
+    const perm = [...pool];
+    for (let i = perm.length - 1; i > 0; i--) {
+      const j = rng.int(i + 1);
+      [perm[i], perm[j]] = [perm[j], perm[i]];
+    }
+    pool.forEach((w, i) => map.set(w, perm[i]));
+  }
+  return (text) => text.replace(/\b[A-Z][a-z]+\b/g, (w) => map.get(w) ?? w);
+}
+
+function renamed(doc: PretrainDoc, f: (t: string) => string): PretrainDoc {
+  return { ...doc, parts: doc.parts.map((p) => ({ ...p, text: f(p.text) })), queries: doc.queries.map(f), answer: doc.answer === undefined ? undefined : f(doc.answer) };
 }
 
 async function searchOne(src: EpisodeSource, query: string, n: number): Promise<SearchHit[]> {
@@ -89,7 +119,7 @@ export async function researchEpisode(rng: Rng, src: EpisodeSource, q: WorldQues
   for (let s = 0; s < nSearch; s++) {
     const think = randomSpan(rng, rng.next() < 0.5 || !seen ? q.question : seen, 5);
     const mentions = q.metadata.mentions;
-    const query = (o.mentionQueryProb && mentions.length && rng.next() < o.mentionQueryProb ? mentions[rng.int(mentions.length)] : randomSpan(rng, s === 0 || rng.next() < 0.5 ? q.question : seen, 4, 2)) || q.question;
+    const query = (o.mentionQueryProb && mentions.length && rng.next() < o.mentionQueryProb ? mentions[rng.int(mentions.length)] : randomSpan(rng, s === 0 || rng.next() < 0.5 ? q.question : seen, o.querySpan?.[1] ?? 4, o.querySpan?.[0] ?? 2)) || q.question;
     queries.push(query);
     parts.push({ text: ` <think> ${think} </think> <search>`, role: "policy" }, { text: ` ${query}`, role: "policy", copy: true }, { text: " </search>", role: "policy" });
     const hits = await searchOne(src, query, o.researchTopN);
@@ -127,8 +157,14 @@ export async function baselineEpisode(rng: Rng, src: EpisodeSource, q: WorldQues
   return { kind, parts: [{ text: prompt, role: "prompt" }, { text: ` ${thought}${EOS}`, role: "policy" }], queries: [q.question], answer };
 }
 
-/** Draw the next pre-training document by the mix weights. */
+/** Draw the next pre-training document by the mix weights (renamed with probability `o.renameProb`). */
 export async function nextDoc(rng: Rng, src: EpisodeSource, mix: PretrainMix, o: EpisodeOptions): Promise<PretrainDoc> {
+  const doc = await drawDoc(rng, src, mix, o);
+  if (!o.renameProb || !src.namePools || rng.next() >= o.renameProb) return doc;
+  return renamed(doc, createRenamer(rng, src.namePools));
+}
+
+async function drawDoc(rng: Rng, src: EpisodeSource, mix: PretrainMix, o: EpisodeOptions): Promise<PretrainDoc> {
   const entries = DOC_KINDS.map((k) => [k, mix[k]] as const);
   const total = entries.reduce((s, [, w]) => s + w, 0);
   let u = rng.next() * total;

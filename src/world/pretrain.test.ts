@@ -47,6 +47,33 @@ describe("pre-training data", () => {
     expect(n).toBeGreaterThan(100);
   });
 
+  test("renamed documents: names permuted within their pools, consistently; still content-free; no real pair left", async () => {
+    const { firstNames, surnames, roots } = world.entities.pools;
+    const pools = [firstNames, surnames, roots];
+    const rsrc = { ...src, namePools: pools };
+    const inPool = new Map(pools.flatMap((p, i) => p.map((w) => [w, i] as const)));
+    const mix = { passage: 0, research: 1, "naive-gen": 0, "naive-rag": 0, "iter-retgen": 0, ircot: 0 };
+    let changed = 0;
+    for (let i = 0; i < 60; i++) {
+      const plain = await nextDoc(createRng(100 + i), rsrc, mix, opts);
+      const doc = await nextDoc(createRng(100 + i), rsrc, mix, { ...opts, renameProb: 1 });
+      const a = plain.parts.map((p) => p.text).join("").split(/\b/);
+      const b = doc.parts.map((p) => p.text).join("").split(/\b/);
+      expect(b.length).toBe(a.length);
+      const map = new Map<string, string>();
+      a.forEach((w, k) => {
+        if (w === b[k]) return;
+        expect(inPool.get(w), w).toBe(inPool.get(b[k])); // same pool
+        expect(map.get(w) ?? b[k]).toBe(b[k]); // consistent
+        map.set(w, b[k]);
+        changed++;
+      });
+      const visible = doc.parts.filter((p) => p.role !== "policy").map((p) => p.text).join(" ");
+      for (const q of doc.queries) expect(containsSpan(visible, q), q).toBe(true);
+    }
+    expect(changed).toBeGreaterThan(100);
+  });
+
   test("every evaluation prompt format occurs; rows are packed to T with a padding mask", async () => {
     const tok = createWordLevelTokenizer(worldVocab(world));
     const cfg = PretrainConfigSchema.parse({ seqLen: 256, batchSize: 12 });

@@ -20,6 +20,7 @@ import { memoryBm25Retriever } from "./oracle.js";
 import { nextDoc, PretrainMixSchema, type EpisodeOptions, type EpisodeSource } from "./pretrain-data.js";
 import { createWordLevelTokenizer, saveWordLevelTokenizer, type WordLevelTokenizer } from "./tokenizer.js";
 import { worldVocab } from "./vocab.js";
+import { CITY_SUFFIXES, COMPANY_SUFFIXES, COUNTRY_PREFIXES, FILM_ADJECTIVES, FILM_NOUNS, GOVERNMENTS } from "./names.js";
 
 export const BaseModelSchema = z.object({
   hidden_size: z.number().int().default(128).describe("D: small enough for ~4 s steps on 2 cores (wasm)"),
@@ -50,6 +51,9 @@ export const PretrainConfigSchema = z.object({
   baselineTopK: z.number().int().min(1).default(3).describe("passages per baseline retrieval (the demo's topK)"),
   maxSearches: z.number().int().min(0).default(3).describe("most searches in a content-free ReSearch episode"),
   mentionQueryProb: z.number().min(0).max(1).default(0).describe("probability that a content-free ReSearch query is a name the question mentions, copied verbatim, instead of a random span (answers stay random spans: no episode solves a question)"),
+  renameProb: z.number().min(0).max(1).default(0).describe("probability that a document's entity names are renamed by a random permutation within each name-part pool (consistently across prompt, queries and results): names become unpredictable, so the model must copy them from context instead of recalling memorised name pairs"),
+  querySpan: z.tuple([z.number().int().min(1), z.number().int().min(1)]).default([2, 4]).describe("words in a content-free query span, [min, max]: longer spans contain a whole name more often (still drawn at random)"),
+  renameTitles: z.boolean().default(false).describe("renaming also permutes the words of film titles (adjectives among adjectives, nouns among nouns; words shared with place or company names excepted)"),
   lossMask: z.enum(["all", "copy"]).default("all").describe("which tokens the next-token loss trains on: \"all\" = every token; \"copy\" = only the copied spans of the content-free episodes (the random query span in <search>, the random answer span in \\boxed{} / after a naive-RAG prompt), a copy-focused phase that teaches copying rare name tokens (still content-free: the spans are random)"),
 });
 export type PretrainConfig = z.infer<typeof PretrainConfigSchema>;
@@ -59,6 +63,14 @@ export function pretrainPassages(world: World): Passage[] {
   const ids = new Set<string>();
   for (const [key, id] of world.passageOf) if (world.entities.byKey.get(key)!.split === "pretrain") ids.add(id);
   return world.corpus.filter((p) => ids.has(p.id));
+}
+
+/** The name-part pools renaming permutes within: first names, surnames, roots (and film-title words). */
+export function namePools(world: World, titles: boolean): string[][] {
+  const { firstNames, surnames, roots } = world.entities.pools;
+  if (!titles) return [firstNames, surnames, roots];
+  const shared = new Set([...CITY_SUFFIXES, ...COUNTRY_PREFIXES, ...COMPANY_SUFFIXES, ...GOVERNMENTS]);
+  return [firstNames, surnames, roots, FILM_ADJECTIVES.filter((w) => !shared.has(w)), FILM_NOUNS.filter((w) => !shared.has(w))];
 }
 
 export function baseModelConfig(c: PretrainConfig, tok: WordLevelTokenizer): ModelConfig {
@@ -84,7 +96,7 @@ export interface PackedBatch {
 /** Fill B rows of T tokens: documents packed greedily in order, a document longer than T keeps its last T tokens. */
 export async function packBatch(rng: Rng, src: EpisodeSource, tok: WordLevelTokenizer, c: PretrainConfig, carry: { ids?: number[]; copy?: number[]; kind?: string }): Promise<PackedBatch> {
   const { batchSize: B, seqLen: T } = c;
-  const o: EpisodeOptions = { researchTopN: c.researchTopN, baselineTopK: c.baselineTopK, maxSearches: c.maxSearches, mentionQueryProb: c.mentionQueryProb };
+  const o: EpisodeOptions = { researchTopN: c.researchTopN, baselineTopK: c.baselineTopK, maxSearches: c.maxSearches, mentionQueryProb: c.mentionQueryProb, renameProb: c.renameProb, querySpan: c.querySpan };
   const inputIds = new Int32Array(B * T);
   const attentionMask = new Uint8Array(B * T);
   const lossMask = c.lossMask === "copy" ? new Uint8Array(B * T) : undefined;
@@ -167,7 +179,7 @@ export async function pretrainBaseModel(worldDir: string, outDir: string, cfg: P
   const vocab = worldVocab(world);
   const tok = createWordLevelTokenizer(vocab);
   const passages = pretrainPassages(world);
-  const src: EpisodeSource = { questions: world.questions.pretrain, passages, retriever: memoryBm25Retriever(passages) };
+  const src: EpisodeSource = { questions: world.questions.pretrain, passages, retriever: memoryBm25Retriever(passages), namePools: namePools(world, cfg.renameTitles) };
   const config = baseModelConfig(cfg, tok);
   const ckptDir = join(outDir, "checkpoint");
   const statePath = join(ckptDir, "state.json");
@@ -232,7 +244,7 @@ export async function pretrainBaseModel(worldDir: string, outDir: string, cfg: P
     what: `base model of the synthetic world: next-token loss on the PRE-TRAINING split only${cfg.lossMask === "copy" ? " (this stage: loss on the copied query/answer spans of content-free episodes only)" : ""}`,
     data: {
       passages: `${passages.length} passages of pre-training entities (no RL-train or test entity appears)`,
-      episodes: `content-free episodes in the ReSearch, naive-gen, naive-RAG, Iter-RetGen and IRCoT prompt formats over pre-training questions; every query, thought and answer is a uniformly random 1–6 word span of the question or of the retrieved passages${cfg.mentionQueryProb > 0 ? ` (a ReSearch query is, with probability ${cfg.mentionQueryProb}, a name the question mentions, copied)` : ""}; retrieval (BM25) indexes only pre-training passages; no trajectory that solves a question`,
+      episodes: `content-free episodes in the ReSearch, naive-gen, naive-RAG, Iter-RetGen and IRCoT prompt formats over pre-training questions; every query, thought and answer is a uniformly random span of the question or of the retrieved passages (queries ${cfg.querySpan[0]}–${cfg.querySpan[1]} words, thoughts 1–5, answers 1–3)${cfg.mentionQueryProb > 0 ? ` (a ReSearch query is, with probability ${cfg.mentionQueryProb}, a name the question mentions, copied)` : ""}${cfg.renameProb > 0 ? `; with probability ${cfg.renameProb} a document's names are renamed by a random permutation within each name-part pool (names${cfg.renameTitles ? " and film titles" : ""} that exist nowhere, consistent within the document)` : ""}; retrieval (BM25) indexes only pre-training passages; no trajectory that solves a question`,
       mix: cfg.mix,
     },
     config: cfg,

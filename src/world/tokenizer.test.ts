@@ -7,7 +7,7 @@ import { RESEARCH_BASE_PROMPT } from "../rollout/prompts.js";
 import { buildWorld } from "./build.js";
 import { smallWorldConfig } from "./config.js";
 import { createWordLevelTokenizer, loadWordLevelTokenizer, preTokenize, saveWordLevelTokenizer, TAG_TOKENS } from "./tokenizer.js";
-import { promptTexts, worldVocab } from "./vocab.js";
+import { promptPhrases, promptTexts, worldVocab } from "./vocab.js";
 
 const world = buildWorld(smallWorldConfig(2));
 const data = worldVocab(world);
@@ -32,6 +32,16 @@ describe("world word-level tokenizer", () => {
     expect(tok.eosId).toBe(tok.idOf("<|endoftext|>"));
     for (const t of promptTexts()) expect(tok.encode(t.replace("{prompt}", "").replace("{question}", ""))).not.toContain(tok.unkId);
     expect(tok.encode("zzqx unseenword")).toEqual([tok.unkId, tok.unkId]);
+  });
+
+  test("each fixed stretch of prompt boilerplate is one token; the question's words stay words", () => {
+    const q = world.questions.test[0].question;
+    const ids = tok.encode(RESEARCH_BASE_PROMPT.replace("{prompt}", q));
+    // [instruction] + question words + [".", "Assistant", ":"]
+    expect(ids).toHaveLength(1 + tok.encode(q + ".").length + 2);
+    expect(tok.decode(ids.slice(0, 1))).toBe(RESEARCH_BASE_PROMPT.slice(0, RESEARCH_BASE_PROMPT.indexOf("{prompt}")).trim());
+    for (const p of promptPhrases()) expect(tok.encode(p)).toHaveLength(1);
+    expect(promptPhrases().length).toBeGreaterThanOrEqual(5);
   });
 
   test("saved tokenizer.json loads in the project's HF loader with identical ids and decoding", () => {

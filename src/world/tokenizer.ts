@@ -31,9 +31,12 @@ export interface WordLevelData {
   added: { id: number; content: string; special: boolean }[];
 }
 
-/** Build a vocabulary from texts: specials, tags, then words by descending frequency (ties alphabetical). */
-export function buildVocab(texts: Iterable<string>, opts: { minCount?: number } = {}): WordLevelData {
-  const added = [...SPECIAL_TOKENS, ...TAG_TOKENS].map((content, id) => ({ id, content, special: SPECIAL_TOKENS.includes(content) }));
+/**
+ * Build a vocabulary from texts: specials, tags, `phrases` (fixed multi-word prompt boilerplate, each one added
+ * token), then words by descending frequency (ties alphabetical).
+ */
+export function buildVocab(texts: Iterable<string>, opts: { minCount?: number; phrases?: string[] } = {}): WordLevelData {
+  const added = [...SPECIAL_TOKENS, ...TAG_TOKENS, ...(opts.phrases ?? [])].map((content, id) => ({ id, content, special: SPECIAL_TOKENS.includes(content) }));
   const vocab: Record<string, number> = {};
   for (const a of added) vocab[a.content] = a.id;
   const splitter = addedSplitter(added.map((a) => a.content));
