@@ -36,7 +36,7 @@ export const DemoConfigSchema = z.object({
   baselineTopK: z.number().int().min(1).default(3).describe("passages per baseline retrieval"),
   baselineMaxTokens: z.number().int().min(1).default(16).describe("new tokens per baseline generation (FlashRAG: 32; world answers are ≤ 4 words)"),
   maxSearches: z.number().int().min(1).default(3).describe("cap on searches per ReSearch rollout"),
-  maxResponseTokens: z.number().int().min(8).default(128).describe("ReSearch response budget at evaluation"),
+  maxResponseTokens: z.number().int().min(8).default(160).describe("ReSearch response budget at evaluation (the GRPO budget of examples/train-quick.yaml)"),
   concurrency: z.number().int().min(1).default(8).describe("questions evaluated at once (the engine batches them)"),
 });
 export type DemoConfig = z.infer<typeof DemoConfigSchema>;

@@ -41,6 +41,9 @@ export interface EpisodeOptions {
   /** Probability that a ReSearch query is one of the names the question mentions (copied verbatim) instead of a
    * random span (default 0). Still content-free: the answer stays a random span, so no episode solves a question. */
   mentionQueryProb?: number;
+  /** Weights of 0, 1, 2, … searches in a content-free ReSearch episode (default: 0 with p 0.1, else 1..maxSearches
+   * uniformly); entries beyond maxSearches are ignored. */
+  searchWeights?: number[];
   /** Words in a random query span, [min, max] (default [2, 4]). */
   querySpan?: [number, number];
   /** Probability that a document's entity names are renamed (see `createRenamer`); default 0. */
@@ -109,11 +112,20 @@ async function searchOne(src: EpisodeSource, query: string, n: number): Promise<
   return hits ?? [];
 }
 
+/** How many searches a content-free episode makes: by `searchWeights`, or 0 with p 0.1, else 1..maxSearches uniformly. */
+function drawSearches(rng: Rng, o: EpisodeOptions): number {
+  if (o.maxSearches === 0) return 0;
+  if (!o.searchWeights) return rng.next() < 0.1 ? 0 : 1 + rng.int(o.maxSearches);
+  const w = o.searchWeights.slice(0, o.maxSearches + 1);
+  let u = rng.next() * w.reduce((a, x) => a + x, 0);
+  for (let k = 0; k < w.length; k++) if ((u -= w[k]) < 0) return k;
+  return w.length - 1;
+}
+
 /** A content-free ReSearch episode: real prompt and results; random thoughts, queries and answer. */
 export async function researchEpisode(rng: Rng, src: EpisodeSource, q: WorldQuestion, o: EpisodeOptions): Promise<PretrainDoc> {
   const parts: PretrainDoc["parts"] = [{ text: RESEARCH_BASE_PROMPT.replace("{prompt}", q.question), role: "prompt" }];
-  // searches: 0 with p 0.1, else 1..maxSearches uniformly
-  const nSearch = o.maxSearches === 0 || rng.next() < 0.1 ? 0 : 1 + rng.int(o.maxSearches);
+  const nSearch = drawSearches(rng, o);
   const queries: string[] = [];
   let seen = "";
   for (let s = 0; s < nSearch; s++) {
