@@ -74,6 +74,17 @@ describe("pre-training data", () => {
     expect(changed).toBeGreaterThan(100);
   });
 
+  test("searchWeights and querySpan set how many searches an episode makes and how long its queries are", async () => {
+    const mix = { passage: 0, research: 1, "naive-gen": 0, "naive-rag": 0, "iter-retgen": 0, ircot: 0 };
+    const rng = createRng(12);
+    for (let i = 0; i < 20; i++) {
+      expect((await nextDoc(rng, src, mix, { ...opts, searchWeights: [1, 0, 0, 0] })).queries).toHaveLength(0);
+      const d = await nextDoc(rng, src, mix, { ...opts, searchWeights: [0, 0, 0, 1], querySpan: [3, 6] });
+      expect(d.queries).toHaveLength(3);
+      for (const q of d.queries) expect(q.split(/\s+/).length).toBeLessThanOrEqual(6);
+    }
+  });
+
   test("every evaluation prompt format occurs; rows are packed to T with a padding mask", async () => {
     const tok = createWordLevelTokenizer(worldVocab(world));
     const cfg = PretrainConfigSchema.parse({ seqLen: 256, batchSize: 12 });
