@@ -15,6 +15,7 @@ import { formatResearchResult, RESEARCH_BASE_PROMPT } from "../rollout/prompts.j
 import { buildPrompt as buildEvalPrompt, IRCOT_ANSWER_MARKER, IRCOT_PROMPT, NAIVE_GEN_PROMPT, NAIVE_RAG_PROMPT } from "../eval/prompts.js";
 import type { Rng } from "../util/rng.js";
 import { z } from "zod";
+import { shuffle } from "./names.js";
 import type { WorldQuestion } from "./questions.js";
 import { EOS, preTokenize, TAG_TOKENS } from "./tokenizer.js";
 
@@ -93,11 +94,7 @@ export interface EpisodeSource {
 export function createRenamer(rng: Rng, pools: string[][]): (text: string) => string {
   const map = new Map<string, string>();
   for (const pool of pools) {
-    const perm = [...pool];
-    for (let i = perm.length - 1; i > 0; i--) {
-      const j = rng.int(i + 1);
-      [perm[i], perm[j]] = [perm[j], perm[i]];
-    }
+    const perm = shuffle(rng, [...pool]);
     pool.forEach((w, i) => map.set(w, perm[i]));
   }
   return (text) => text.replace(/\b[A-Z][a-z]+\b/g, (w) => map.get(w) ?? w);

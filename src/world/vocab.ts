@@ -13,11 +13,12 @@ import { SPLITS } from "./config.js";
 import type { World } from "./build.js";
 import { buildVocab, type WordLevelData } from "./tokenizer.js";
 
-/** Prompt boilerplate that must tokenize: all template texts the rollout and evaluation modules render. */
+/** Every template text the rollout and evaluation modules render (placeholders included). */
 function templateTexts(): string[] {
   return [RESEARCH_BASE_PROMPT, SEARCHR1_PROMPT, ...[NAIVE_GEN_PROMPT, NAIVE_RAG_PROMPT, IRCOT_PROMPT].flatMap((t) => [t.system, t.user, t.reference])];
 }
 
+/** Prompt boilerplate that must tokenize: the templates, plus the fixed strings policies and baselines write. */
 export function promptTexts(): string[] {
   return [
     ...templateTexts(),
