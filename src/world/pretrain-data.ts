@@ -49,6 +49,15 @@ export interface EpisodeOptions {
   querySpan?: [number, number];
   /** Probability that a document's entity names are renamed (see `createRenamer`); default 0. */
   renameProb?: number;
+  /** What a content-free answer is: `"span"` (default) a random 1–3-word span; `"entity"` a uniformly random entity
+   * mention (a name or a year, see `entityMentions`) of the same text, falling back to a span when it has none. Still
+   * content-free: every mention of the text is equally likely, the right one no more than the others. */
+  answerSpans?: "span" | "entity";
+  /** Probability that a content-free answer is "yes" or "no" (a fair coin, whatever the question); default 0. */
+  yesNoProb?: number;
+  /** Probability that a follow-up query (one after a search) is a uniformly random entity mention of the last result
+   * instead of a random span (default 0). Content-free like `answerSpans: "entity"`: every mention is equally likely. */
+  followUpMentionProb?: number;
 }
 
 /** One pre-training document as text parts; `policy` parts are what a policy would generate. */
@@ -83,6 +92,39 @@ export interface EpisodeSource {
   retriever: Retriever;
   /** Name-part pools (first names, surnames, roots): what `renameProb` permutes. */
   namePools?: string[][];
+  /** Surface forms of the world's entities (names and aliases): what `answerSpans: "entity"` draws from. */
+  entityNames?: Set<string>;
+}
+
+const MAX_NAME_WORDS = 5;
+
+/**
+ * The distinct entity mentions of a text, in order of first appearance: the longest run of words (up to 5) that is an
+ * entity name or alias in `names`, and four-digit years. Tags and EOS are ignored.
+ */
+export function entityMentions(text: string, names: Set<string>): string[] {
+  const words = preTokenize(text.replace(SPECIAL_RE, " ")).filter(isWord);
+  const found = new Set<string>();
+  for (let i = 0; i < words.length; ) {
+    let len = 0;
+    for (let n = Math.min(MAX_NAME_WORDS, words.length - i); n >= 1; n--) {
+      if (names.has(words.slice(i, i + n).join(" "))) { len = n; break; }
+    }
+    if (len) found.add(words.slice(i, i + len).join(" "));
+    else if (/^\d{4}$/.test(words[i])) found.add(words[i]);
+    i += len || 1;
+  }
+  return [...found];
+}
+
+/** A content-free answer drawn from `text` as `o.answerSpans` says (or "yes"/"no" with probability `o.yesNoProb`). */
+export function randomAnswer(rng: Rng, src: EpisodeSource, text: string, o: EpisodeOptions): string {
+  if (o.yesNoProb && rng.next() < o.yesNoProb) return rng.next() < 0.5 ? "yes" : "no";
+  if (o.answerSpans === "entity" && src.entityNames) {
+    const m = entityMentions(text, src.entityNames);
+    if (m.length) return m[rng.int(m.length)];
+  }
+  return randomSpan(rng, text, 3);
 }
 
 /**
@@ -128,14 +170,17 @@ export async function researchEpisode(rng: Rng, src: EpisodeSource, q: WorldQues
   for (let s = 0; s < nSearch; s++) {
     const think = randomSpan(rng, rng.next() < 0.5 || !seen ? q.question : seen, 5);
     const mentions = q.metadata.mentions;
-    const query = (o.mentionQueryProb && mentions.length && rng.next() < o.mentionQueryProb ? mentions[rng.int(mentions.length)] : randomSpan(rng, s === 0 || rng.next() < 0.5 ? q.question : seen, o.querySpan?.[1] ?? 4, o.querySpan?.[0] ?? 2)) || q.question;
+    const followUp = s > 0 && o.followUpMentionProb && src.entityNames && rng.next() < o.followUpMentionProb ? entityMentions(seen, src.entityNames) : [];
+    const query = (followUp.length ? followUp[rng.int(followUp.length)]
+      : o.mentionQueryProb && mentions.length && rng.next() < o.mentionQueryProb ? mentions[rng.int(mentions.length)]
+      : randomSpan(rng, s === 0 || rng.next() < 0.5 ? q.question : seen, o.querySpan?.[1] ?? 4, o.querySpan?.[0] ?? 2)) || q.question;
     queries.push(query);
     parts.push({ text: ` <think> ${think} </think> <search>`, role: "policy" }, { text: ` ${query}`, role: "policy", copy: true }, { text: " </search>", role: "policy" });
     const hits = await searchOne(src, query, o.researchTopN);
     parts.push({ text: formatResearchResult(hits), role: "tool" });
     seen = hitsText(hits);
   }
-  const answer = randomSpan(rng, seen && rng.next() < 0.9 ? seen : q.question, 3);
+  const answer = randomAnswer(rng, src, seen && rng.next() < 0.9 ? seen : q.question, o);
   const think = randomSpan(rng, seen && rng.next() < 0.5 ? seen : q.question, 5);
   if (!answer) parts.push({ text: ` <think> ${think} </think> <answer> The final answer is \\[ \\boxed{} \\] </answer>${EOS}`, role: "policy" });
   else parts.push({ text: ` <think> ${think} </think> <answer> The final answer is \\[ \\boxed{`, role: "policy" }, { text: answer, role: "policy", copy: true }, { text: `} \\] </answer>${EOS}`, role: "policy" });
@@ -145,13 +190,13 @@ export async function researchEpisode(rng: Rng, src: EpisodeSource, q: WorldQues
 /** Content-free baseline documents in FlashRAG's formats, rendered as a base model sees them (no chat template). */
 export async function baselineEpisode(rng: Rng, src: EpisodeSource, q: WorldQuestion, kind: Exclude<DocKind, "passage" | "research">, o: EpisodeOptions): Promise<PretrainDoc> {
   if (kind === "naive-gen") {
-    const answer = randomSpan(rng, q.question, 3);
+    const answer = randomAnswer(rng, src, q.question, o);
     return { kind, parts: [{ text: buildEvalPrompt(NAIVE_GEN_PROMPT, { question: q.question }).text, role: "prompt" }, { text: ` ${answer}${EOS}`, role: "policy" }], queries: [], answer };
   }
   if (kind === "naive-rag" || kind === "iter-retgen") {
     const query = kind === "naive-rag" ? q.question : `${q.question} ${randomSpan(rng, q.question, 3)}`;
     const hits = await searchOne(src, query, o.baselineTopK);
-    const answer = randomSpan(rng, rng.next() < 0.9 ? hitsText(hits) : q.question, 3);
+    const answer = randomAnswer(rng, src, rng.next() < 0.9 ? hitsText(hits) : q.question, o);
     return { kind, parts: [{ text: buildEvalPrompt(NAIVE_RAG_PROMPT, { question: q.question, hits }).text, role: "prompt" }, { text: ` ${answer}`, role: "policy", copy: true }, { text: EOS, role: "policy" }], queries: [query], answer };
   }
   // IRCoT: some earlier thoughts, then one new thought that may end the chain with "So the answer is: …".
@@ -161,7 +206,7 @@ export async function baselineEpisode(rng: Rng, src: EpisodeSource, q: WorldQues
   for (let i = rng.int(3); i > 0; i--) thoughts.push(`${randomSpan(rng, text, 6)}.`);
   const prompt = buildEvalPrompt(IRCOT_PROMPT, { question: q.question, hits, previousGen: thoughts.length ? " " + thoughts.join(" ") : "" }).text;
   const ends = rng.next() < 0.5;
-  const answer = ends ? randomSpan(rng, text, 3) : undefined;
+  const answer = ends ? randomAnswer(rng, src, text, o) : undefined;
   const thought = `${randomSpan(rng, text, 6)}.${ends ? ` ${IRCOT_ANSWER_MARKER} ${answer}.` : ""}`;
   return { kind, parts: [{ text: prompt, role: "prompt" }, { text: ` ${thought}${EOS}`, role: "policy" }], queries: [q.question], answer };
 }

@@ -8,8 +8,8 @@ import { buildWorld, writeWorld } from "./build.js";
 import { smallWorldConfig } from "./config.js";
 import { containsSpan, measureGates, runGates } from "./gates.js";
 import { memoryBm25Retriever } from "./oracle.js";
-import { nextDoc, PretrainMixSchema, randomSpan, researchEpisode } from "./pretrain-data.js";
-import { namePools, packBatch, PretrainConfigSchema, pretrainBaseModel, pretrainPassages } from "./pretrain.js";
+import { entityMentions, nextDoc, PretrainMixSchema, randomSpan, researchEpisode } from "./pretrain-data.js";
+import { entityNames, namePools, packBatch, PretrainConfigSchema, pretrainBaseModel, pretrainPassages } from "./pretrain.js";
 import { createWordLevelTokenizer } from "./tokenizer.js";
 import { worldVocab } from "./vocab.js";
 import { normalizeAnswer } from "../reward/normalize.js";
@@ -131,6 +131,53 @@ describe("pre-training data", () => {
     }
     expect(n).toBeGreaterThan(50);
     expect(hit).toBe(n);
+  });
+
+  test('answerSpans "entity": answers are uniformly random entity mentions of the results (any of them, not the right one)', async () => {
+    const names = entityNames(world);
+    expect(entityMentions('"Ann Lee"\nAnn Lee was born in 1901 in Old Town. <result> Ann Lee </result>', new Set(["Ann Lee", "Old Town", "Lee"]))).toEqual(["Ann Lee", "1901", "Old Town"]);
+    const esrc = { ...src, entityNames: names };
+    const mix = { passage: 0, research: 1, "naive-gen": 0, "naive-rag": 1, "iter-retgen": 0, ircot: 1 };
+    const rng = createRng(7);
+    let answers = 0, gold = 0, yesNo = 0;
+    const picked = new Set<string>();
+    for (let i = 0; i < 300; i++) {
+      const doc = await nextDoc(rng, esrc, mix, { ...opts, answerSpans: "entity", yesNoProb: 0.1 });
+      if (!doc.answer) continue;
+      answers++;
+      if (doc.answer === "yes" || doc.answer === "no") { yesNo++; continue; }
+      const visible = doc.parts.filter((p) => p.role !== "policy").map((p) => p.text).join(" ");
+      const mentions = entityMentions(visible, names);
+      if (mentions.length) expect(mentions, doc.answer).toContain(doc.answer);
+      picked.add(doc.answer);
+      const q = world.questions.pretrain.find((x) => visible.includes(x.question));
+      if (q?.golden_answers.includes(doc.answer)) gold++;
+    }
+    expect(answers).toBeGreaterThan(150);
+    expect(yesNo / answers).toBeGreaterThan(0.04);
+    expect(yesNo / answers).toBeLessThan(0.2);
+    expect(picked.size).toBeGreaterThan(50);
+    // content-free: the right answer is one mention among several, so it is drawn well under half the time
+    expect(gold / answers).toBeLessThan(0.3);
+  });
+
+  test("followUpMentionProb: a query after a search is an entity mention of the last result", async () => {
+    const names = entityNames(world);
+    const esrc = { ...src, entityNames: names };
+    const rng = createRng(8);
+    let followUps = 0;
+    for (let i = 0; i < 80; i++) {
+      const q = world.questions.pretrain[i];
+      const doc = await researchEpisode(rng, esrc, q, { ...opts, followUpMentionProb: 1, searchWeights: [0, 0, 1] });
+      expect(doc.queries).toHaveLength(2);
+      const results = doc.parts.filter((p) => p.role === "tool").map((p) => p.text);
+      const mentions = entityMentions(results[0], names);
+      if (mentions.length) {
+        expect(mentions, doc.queries[1]).toContain(doc.queries[1]);
+        followUps++;
+      }
+    }
+    expect(followUps).toBeGreaterThan(60);
   });
 
   test("randomSpan respects lengths and skips tags", () => {

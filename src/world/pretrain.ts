@@ -54,6 +54,9 @@ export const PretrainConfigSchema = z.object({
   renameProb: z.number().min(0).max(1).default(0).describe("probability that a document's entity names are renamed by a random permutation within each name-part pool (consistently across prompt, queries and results): names become unpredictable, so the model must copy them from context instead of recalling memorised name pairs"),
   searchWeights: z.array(z.number().min(0)).nullable().default(null).describe("weights of 0, 1, 2, … searches in a content-free ReSearch episode (null: 0 with p 0.1, else 1..maxSearches uniformly); a base model that seldom searches leaves RL room to learn when to search"),
   querySpan: z.tuple([z.number().int().min(1), z.number().int().min(1)]).default([2, 4]).describe("words in a content-free query span, [min, max]: longer spans contain a whole name more often (still drawn at random)"),
+  answerSpans: z.enum(["span", "entity"]).default("span").describe("what a content-free answer is: \"span\" = a uniformly random 1–3-word span of the question or results; \"entity\" = a uniformly random entity mention (name or year) of the same text, every mention equally likely (answers look like answers, and still carry no information about which one is right)"),
+  yesNoProb: z.number().min(0).max(1).default(0).describe("probability that a content-free answer is \"yes\" or \"no\" (a fair coin, whatever the question), so yes/no is a form the base model knows"),
+  followUpMentionProb: z.number().min(0).max(1).default(0).describe("probability that a ReSearch query after a search is a uniformly random entity mention of the last result instead of a random span (every mention equally likely, so it says nothing about which one to follow)"),
   renameTitles: z.boolean().default(false).describe("renaming also permutes the words of film titles (adjectives among adjectives, nouns among nouns; words shared with place or company names excepted)"),
   lossMask: z.enum(["all", "copy"]).default("all").describe("which tokens the next-token loss trains on: \"all\" = every token; \"copy\" = only the copied spans of the content-free episodes (the random query span in <search>, the random answer span in \\boxed{} / after a naive-RAG prompt), a copy-focused phase that teaches copying rare name tokens (still content-free: the spans are random)"),
 });
@@ -72,6 +75,13 @@ export function namePools(world: World, titles: boolean): string[][] {
   if (!titles) return [firstNames, surnames, roots];
   const shared = new Set([...CITY_SUFFIXES, ...COUNTRY_PREFIXES, ...COMPANY_SUFFIXES, ...GOVERNMENTS]);
   return [firstNames, surnames, roots, FILM_ADJECTIVES.filter((w) => !shared.has(w)), FILM_NOUNS.filter((w) => !shared.has(w))];
+}
+
+/** Every entity's name and aliases (what `answerSpans: "entity"` recognises as a mention). */
+export function entityNames(world: World): Set<string> {
+  const names = new Set<string>();
+  for (const e of world.entities.byKey.values()) for (const n of [e.name, ...e.aliases]) names.add(n);
+  return names;
 }
 
 export function baseModelConfig(c: PretrainConfig, tok: WordLevelTokenizer): ModelConfig {
@@ -97,7 +107,7 @@ export interface PackedBatch {
 /** Fill B rows of T tokens: documents packed greedily in order, a document longer than T keeps its last T tokens. */
 export async function packBatch(rng: Rng, src: EpisodeSource, tok: WordLevelTokenizer, c: PretrainConfig, carry: { ids?: number[]; copy?: number[]; kind?: string }): Promise<PackedBatch> {
   const { batchSize: B, seqLen: T } = c;
-  const o: EpisodeOptions = { researchTopN: c.researchTopN, baselineTopK: c.baselineTopK, maxSearches: c.maxSearches, mentionQueryProb: c.mentionQueryProb, renameProb: c.renameProb, querySpan: c.querySpan, searchWeights: c.searchWeights ?? undefined };
+  const o: EpisodeOptions = { researchTopN: c.researchTopN, baselineTopK: c.baselineTopK, maxSearches: c.maxSearches, mentionQueryProb: c.mentionQueryProb, renameProb: c.renameProb, querySpan: c.querySpan, searchWeights: c.searchWeights ?? undefined, answerSpans: c.answerSpans, yesNoProb: c.yesNoProb, followUpMentionProb: c.followUpMentionProb };
   const inputIds = new Int32Array(B * T);
   const attentionMask = new Uint8Array(B * T);
   const lossMask = c.lossMask === "copy" ? new Uint8Array(B * T) : undefined;
@@ -180,7 +190,7 @@ export async function pretrainBaseModel(worldDir: string, outDir: string, cfg: P
   const vocab = worldVocab(world);
   const tok = createWordLevelTokenizer(vocab);
   const passages = pretrainPassages(world);
-  const src: EpisodeSource = { questions: world.questions.pretrain, passages, retriever: memoryBm25Retriever(passages), namePools: namePools(world, cfg.renameTitles) };
+  const src: EpisodeSource = { questions: world.questions.pretrain, passages, retriever: memoryBm25Retriever(passages), namePools: namePools(world, cfg.renameTitles), entityNames: entityNames(world) };
   const config = baseModelConfig(cfg, tok);
   const ckptDir = join(outDir, "checkpoint");
   const statePath = join(ckptDir, "state.json");
@@ -245,7 +255,7 @@ export async function pretrainBaseModel(worldDir: string, outDir: string, cfg: P
     what: `base model of the synthetic world: next-token loss on the PRE-TRAINING split only${cfg.lossMask === "copy" ? " (this stage: loss on the copied query/answer spans of content-free episodes only)" : ""}`,
     data: {
       passages: `${passages.length} passages of pre-training entities (no RL-train or test entity appears)`,
-      episodes: `content-free episodes in the ReSearch, naive-gen, naive-RAG, Iter-RetGen and IRCoT prompt formats over pre-training questions; every query, thought and answer is a uniformly random span of the question or of the retrieved passages (queries ${cfg.querySpan[0]}–${cfg.querySpan[1]} words, thoughts 1–5, answers 1–3)${cfg.mentionQueryProb > 0 ? ` (a ReSearch query is, with probability ${cfg.mentionQueryProb}, a name the question mentions, copied)` : ""}${cfg.renameProb > 0 ? `; with probability ${cfg.renameProb} a document's names are renamed by a random permutation within each name-part pool (names${cfg.renameTitles ? " and film titles" : ""} that exist nowhere, consistent within the document)` : ""}${cfg.searchWeights ? `; a ReSearch episode makes 0, 1, 2, … searches with weights ${cfg.searchWeights.join("/")}` : ""}; retrieval (BM25) indexes only pre-training passages; no trajectory that solves a question`,
+      episodes: `content-free episodes in the ReSearch, naive-gen, naive-RAG, Iter-RetGen and IRCoT prompt formats over pre-training questions; every query, thought and answer is a uniformly random span of the question or of the retrieved passages (queries ${cfg.querySpan[0]}–${cfg.querySpan[1]} words, thoughts 1–5, answers ${cfg.answerSpans === "entity" ? "a uniformly random entity mention (name or year) of the text, else 1–3 words" : "1–3 words"}${cfg.yesNoProb > 0 ? `, or with probability ${cfg.yesNoProb} a coin-flip yes/no` : ""})${cfg.mentionQueryProb > 0 ? ` (a ReSearch query is, with probability ${cfg.mentionQueryProb}, a name the question mentions, copied)` : ""}${cfg.renameProb > 0 ? `; with probability ${cfg.renameProb} a document's names are renamed by a random permutation within each name-part pool (names${cfg.renameTitles ? " and film titles" : ""} that exist nowhere, consistent within the document)` : ""}${cfg.followUpMentionProb > 0 ? `; a query after a search is, with probability ${cfg.followUpMentionProb}, a uniformly random entity mention of the last result` : ""}${cfg.searchWeights ? `; a ReSearch episode makes 0, 1, 2, … searches with weights ${cfg.searchWeights.join("/")}` : ""}; retrieval (BM25) indexes only pre-training passages; no trajectory that solves a question`,
       mix: cfg.mix,
     },
     config: cfg,
