@@ -99,4 +99,13 @@ describe("sampler", () => {
     expect(s.take(2, 10).some((e) => e.hops! > 1)).toBe(true);
     expect(() => createSampler(ex, 1, CurriculumConfig.parse({ hops: [{ untilStep: 2, maxHops: 0 }] }))).toThrow();
   });
+  it("a stage with kinds draws only questions of those kinds (questions without a kind pass)", () => {
+    const kinded = ex.map((e, i) => ({ ...e, kind: i % 2 ? "comparison" : i === 0 ? undefined : "compositional" }));
+    const s = createSampler(kinded, 1, CurriculumConfig.parse({ hops: [{ untilStep: 3, maxHops: 2, kinds: ["compositional"] }] }));
+    const first = [0, 1, 2].flatMap((step) => s.take(step, 4));
+    expect(first.every((e) => e.kind !== "comparison" && e.hops! <= 2)).toBe(true);
+    expect(first.some((e) => e.kind === undefined)).toBe(true);
+    expect(s.take(3, 10).some((e) => e.kind === "comparison")).toBe(true);
+    expect(() => createSampler(kinded.slice(1), 1, CurriculumConfig.parse({ hops: [{ untilStep: 2, maxHops: 1, kinds: ["yesno"] }] })).take(0, 1)).toThrow(/kind in \[yesno\]/);
+  });
 });

@@ -13,6 +13,7 @@ const HopStage = z
   .object({
     untilStep: z.number().int().positive().describe("this stage applies to steps < untilStep"),
     maxHops: z.number().int().positive().describe("only questions with at most this many hops (QAExample metadata.hops)"),
+    kinds: z.array(z.string()).optional().describe("only questions of these kinds (metadata.kind, e.g. [compositional]); questions without a kind pass; absent = every kind"),
   })
   .strict();
 

@@ -12,6 +12,8 @@ export interface TrainExample {
   goldenAnswers: string[];
   /** Reasoning hops, for the hop curriculum (questions without it count as 1 hop). */
   hops?: number;
+  /** Question kind (metadata.kind), for curriculum stages that name `kinds`. */
+  kind?: string;
 }
 
 /** Where the sampler stands: stage of the hop curriculum, epoch over that stage's pool, index in its permutation. */
@@ -49,8 +51,9 @@ export function createSampler(examples: TrainExample[], seed: number, curriculum
     let pool = pools.get(stage);
     if (!pool) {
       const maxHops = maxHopsAt(curriculum, step);
-      pool = maxHops === null ? examples : examples.filter((e) => (e.hops ?? 1) <= maxHops);
-      if (pool.length === 0) throw new Error(`hop curriculum stage ${stage}: no question has at most ${maxHops} hops`);
+      const kinds = curriculum.hops[stage]?.kinds;
+      pool = maxHops === null ? examples : examples.filter((e) => (e.hops ?? 1) <= maxHops && (!kinds || e.kind === undefined || kinds.includes(e.kind)));
+      if (pool.length === 0) throw new Error(`hop curriculum stage ${stage}: no question has at most ${maxHops} hops${kinds ? ` and a kind in [${kinds.join(", ")}]` : ""}`);
       pools.set(stage, pool);
     }
     return pool;

@@ -70,6 +70,7 @@ checkpoints/step-N/ (a loadable model dir + optimizer, RNG and data cursor). Ctr
         question: q.question,
         goldenAnswers: q.golden_answers,
         hops: typeof q.metadata?.hops === "number" ? q.metadata.hops : undefined,
+        kind: typeof q.metadata?.kind === "string" ? q.metadata.kind : undefined,
       }));
       const retriever = await openRetriever(cfg.retrieverUrl ? { url: cfg.retrieverUrl } : { index: cfg.index! });
       const setup = createTrainingSetup(cfg, model, { retriever, examples });
