@@ -3,7 +3,7 @@
  * the real CLI, and the direction of every number the full demo targets. The demo is seeded, so on this machine the
  * numbers are the same on every run; the assertions are directions, not the full run's margins.
  */
-import { execFileSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -16,9 +16,14 @@ describe("research demo --quick (shipped base model, end to end)", () => {
   const dir = mkdtempSync(join(tmpdir(), "demo-quick-"));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  test("GRPO raises answer F1; the trained policy beats the base model and every baseline", () => {
+  test("GRPO raises answer F1; the trained policy beats the base model and every baseline", async () => {
     const out = join(dir, "demo");
-    execFileSync(process.execPath, [join(root, "bin", "research.js"), "demo", "--quick", "--out", out], { cwd: root, stdio: ["ignore", "ignore", "pipe"] });
+    // asynchronous: a synchronous child would block this worker's event loop for minutes (vitest's RPC times out)
+    const child = spawn(process.execPath, [join(root, "bin", "research.js"), "demo", "--quick", "--out", out], { cwd: root, stdio: ["ignore", "ignore", "pipe"] });
+    let stderr = "";
+    child.stderr.on("data", (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
+    const code = await new Promise<number | null>((res) => child.on("close", res));
+    expect(code, stderr).toBe(0);
     const rep = JSON.parse(readFileSync(join(out, "report.json"), "utf8")) as DemoReport;
     const steps = rep.train.steps;
     const f1 = (xs: typeof steps) => xs.reduce((a, s) => a + s.answer_f1_mean, 0) / xs.length;
