@@ -30,5 +30,9 @@ describe("research demo (end to end, tiny)", () => {
     // a rerun reuses everything: same evaluation numbers
     const again = await runDemo(out, cfg);
     expect(again.report.eval).toEqual(report.eval);
+    // other base weights: the directory is refused, not silently mixed
+    const other = join(dir, "base2");
+    await pretrainBaseModel(worldDir, other, PretrainConfigSchema.parse({ seed: 2, steps: 1, batchSize: 2, seqLen: 64, model: { hidden_size: 32, num_hidden_layers: 1, num_attention_heads: 2, intermediate_size: 64, max_position_embeddings: 1024 } }), { quiet: true, log: () => {} });
+    await expect(runDemo(out, { ...cfg, baseModel: other })).rejects.toThrow(/different base model/);
   });
 });

@@ -6,6 +6,7 @@
  *
  *   DIR/world/  DIR/index/  DIR/base-gates.json  DIR/train/ (GRPO run dir)  DIR/eval/<method>/ (eval run dirs)
  */
+import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { z } from "zod";
@@ -53,6 +54,22 @@ function checkVocab(modelDir: string, world: ReturnType<typeof buildWorld>): voi
   if (!same) throw new UserError(`${modelDir} was pre-trained on a different world than seed ${world.config.seed} (vocabularies differ); rebuild it: research world pretrain`);
 }
 
+/**
+ * A demo directory belongs to one base model: its gates, GRPO checkpoints and evaluations were made from it, so
+ * resuming with other weights (e.g. after an upgrade ships a new base) would mix two models. The weights' hash is
+ * recorded on the first run and checked on every rerun.
+ */
+function checkSameBase(dir: string, baseDir: string): void {
+  const weights = join(baseDir, "model.safetensors");
+  if (!existsSync(weights)) return;
+  const hash = createHash("sha256").update(readFileSync(weights)).digest("hex");
+  const path = join(dir, "base-model.json");
+  if (existsSync(path)) {
+    const was = (JSON.parse(readFileSync(path, "utf8")) as { sha256?: string }).sha256;
+    if (was !== hash) throw new UserError(`${dir} was made from a different base model than ${baseDir} (weights differ); use a new --out or delete ${dir}`);
+  } else writeJsonAtomic(path, { dir: baseDir, sha256: hash });
+}
+
 export interface DemoResult {
   report: DemoReport;
   dir: string;
@@ -92,6 +109,7 @@ export async function runDemo(outDir: string, cfg: DemoConfig): Promise<DemoResu
       await pretrainBaseModel(worldDir, baseDir, PretrainConfigSchema.parse(existsSync(ptFile) ? readConfigFile(ptFile) : {}));
     } else log(`[3/6] base model: ${baseDir}`);
     checkVocab(baseDir, world);
+    checkSameBase(dir, baseDir);
     const gatesPath = join(dir, "base-gates.json");
     const nGates = quick ? Math.ceil(cfg.gatesEpisodes / 3) : cfg.gatesEpisodes;
     let gates: GateReport | undefined = existsSync(gatesPath) ? (JSON.parse(readFileSync(gatesPath, "utf8")) as GateReport) : undefined;
