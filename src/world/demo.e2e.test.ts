@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
@@ -34,5 +34,8 @@ describe("research demo (end to end, tiny)", () => {
     const other = join(dir, "base2");
     await pretrainBaseModel(worldDir, other, PretrainConfigSchema.parse({ seed: 2, steps: 1, batchSize: 2, seqLen: 64, model: { hidden_size: 32, num_hidden_layers: 1, num_attention_heads: 2, intermediate_size: 64, max_position_embeddings: 1024 } }), { quiet: true, log: () => {} });
     await expect(runDemo(out, { ...cfg, baseModel: other })).rejects.toThrow(/different base model/);
+    // a directory from before the hash was recorded is refused too
+    rmSync(join(out, "base-model.json"));
+    await expect(runDemo(out, cfg)).rejects.toThrow(/made before demo directories recorded/);
   });
 });

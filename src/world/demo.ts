@@ -67,6 +67,8 @@ function checkSameBase(dir: string, baseDir: string): void {
   if (existsSync(path)) {
     const was = (JSON.parse(readFileSync(path, "utf8")) as { sha256?: string }).sha256;
     if (was !== hash) throw new UserError(`${dir} was made from a different base model than ${baseDir} (weights differ); use a new --out or delete ${dir}`);
+  } else if (existsSync(join(dir, "train")) || existsSync(join(dir, "base-gates.json"))) {
+    throw new UserError(`${dir} holds a run made before demo directories recorded their base model; use a new --out or delete ${dir}`);
   } else writeJsonAtomic(path, { dir: baseDir, sha256: hash });
 }
 
