@@ -21,6 +21,16 @@ function splitmix32(seed: number): () => number {
   };
 }
 
+/**
+ * Index drawn with probability proportional to `weights` (one `rng.next()`); `fallback` when rounding leaves the
+ * draw past the last weight (default: the last index).
+ */
+export function pickWeighted(rng: Rng, weights: readonly number[], fallback = weights.length - 1): number {
+  let u = rng.next() * weights.reduce((a, w) => a + w, 0);
+  for (let k = 0; k < weights.length; k++) if ((u -= weights[k]) < 0) return k;
+  return fallback;
+}
+
 export function createRng(seed: number): Rng {
   const sm = splitmix32(seed);
   let s = [sm(), sm(), sm(), sm()];

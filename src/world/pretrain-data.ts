@@ -4,16 +4,16 @@
  * fact is ever seen). Two kinds of documents:
  *  1. passages: `"Title"\ntext<|endoftext|>` — the world's language;
  *  2. content-free episodes in every prompt format the evaluation uses (ReSearch, naive generation, naive RAG,
- *     Iter-RetGen, IRCoT): the real prompt, real retrieved passages, but every query, thought and answer is a span
- *     drawn uniformly at random from the question or the retrieved text. They teach the tags and copying, and carry
- *     no information about which query or answer is right: no trajectory that solves a question is ever shown.
- *     (Queries are spans of 2–4 words (configurable), thoughts 1–5, answers 1–3: lengths are fixed by the generator, not
- *     the question.)
+ *     Iter-RetGen, IRCoT): the real prompt, real retrieved passages, but every query, thought and answer is drawn
+ *     uniformly at random from the question or the retrieved text: a span of words (queries 2–4 words by default,
+ *     thoughts 1–5, answers 1–3; lengths fixed by the generator, not the question), or, where the options say so, an
+ *     entity mention of the text (answers, follow-up queries). They teach the tags and copying, and carry no
+ *     information about which query or answer is right: no trajectory that solves a question is ever shown.
  */
 import type { Passage, Retriever, SearchHit } from "../retrieval/types.js";
 import { formatResearchResult, RESEARCH_BASE_PROMPT } from "../rollout/prompts.js";
 import { buildPrompt as buildEvalPrompt, IRCOT_ANSWER_MARKER, IRCOT_PROMPT, NAIVE_GEN_PROMPT, NAIVE_RAG_PROMPT } from "../eval/prompts.js";
-import type { Rng } from "../util/rng.js";
+import { pickWeighted, type Rng } from "../util/rng.js";
 import { z } from "zod";
 import { shuffle } from "./names.js";
 import type { WorldQuestion } from "./questions.js";
@@ -73,9 +73,12 @@ export interface PretrainDoc {
 const SPECIAL_RE = new RegExp([...TAG_TOKENS, EOS].map((t) => t.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join("|"), "g");
 const isWord = (w: string) => /\w/.test(w);
 
-/** A uniformly random span of 1..maxLen consecutive words of `text` (punctuation-only tokens are not words). */
+/** The words of a text as the tokenizer splits them, tags and EOS dropped (punctuation-only tokens are not words). */
+const textWords = (text: string) => preTokenize(text.replace(SPECIAL_RE, " ")).filter(isWord);
+
+/** A uniformly random span of 1..maxLen consecutive words of `text`. */
 export function randomSpan(rng: Rng, text: string, maxLen = 4, minLen = 1): string {
-  const words = preTokenize(text.replace(SPECIAL_RE, " ")).filter(isWord);
+  const words = textWords(text);
   if (!words.length) return "";
   const lo = Math.min(minLen, words.length);
   const len = lo + rng.int(Math.min(maxLen, words.length) - lo + 1);
@@ -103,7 +106,7 @@ const MAX_NAME_WORDS = 5;
  * entity name or alias in `names`, and four-digit years. Tags and EOS are ignored.
  */
 export function entityMentions(text: string, names: Set<string>): string[] {
-  const words = preTokenize(text.replace(SPECIAL_RE, " ")).filter(isWord);
+  const words = textWords(text);
   const found = new Set<string>();
   for (let i = 0; i < words.length; ) {
     let len = 0;
@@ -155,10 +158,7 @@ async function searchOne(src: EpisodeSource, query: string, n: number): Promise<
 function drawSearches(rng: Rng, o: EpisodeOptions): number {
   if (o.maxSearches === 0) return 0;
   if (!o.searchWeights) return rng.next() < 0.1 ? 0 : 1 + rng.int(o.maxSearches);
-  const w = o.searchWeights.slice(0, o.maxSearches + 1);
-  let u = rng.next() * w.reduce((a, x) => a + x, 0);
-  for (let k = 0; k < w.length; k++) if ((u -= w[k]) < 0) return k;
-  return w.length - 1;
+  return pickWeighted(rng, o.searchWeights.slice(0, o.maxSearches + 1));
 }
 
 /** A content-free ReSearch episode: real prompt and results; random thoughts, queries and answer. */
@@ -219,11 +219,7 @@ export async function nextDoc(rng: Rng, src: EpisodeSource, mix: PretrainMix, o:
 }
 
 async function drawDoc(rng: Rng, src: EpisodeSource, mix: PretrainMix, o: EpisodeOptions): Promise<PretrainDoc> {
-  const entries = DOC_KINDS.map((k) => [k, mix[k]] as const);
-  const total = entries.reduce((s, [, w]) => s + w, 0);
-  let u = rng.next() * total;
-  let kind: DocKind = "passage";
-  for (const [k, w] of entries) if ((u -= w) < 0) { kind = k; break; }
+  const kind = DOC_KINDS[pickWeighted(rng, DOC_KINDS.map((k) => mix[k]), 0)];
   if (kind === "passage") {
     const p = src.passages[rng.int(src.passages.length)];
     return { kind, parts: [{ text: p.contents + EOS, role: "tool" }], queries: [] };

@@ -3,7 +3,7 @@
  * ids: 1-hop facts, 2/3/4-hop compositional chains (MuSiQue style: "Who founded the company that employs the spouse
  * of X?"), comparisons ("Who was born first, A or B?") and yes/no questions. Phrasing varies by template.
  */
-import { createRng, type Rng } from "../util/rng.js";
+import { createRng, pickWeighted, type Rng } from "../util/rng.js";
 import type { QuestionMix, Split } from "./config.js";
 import type { City, Company, Entities, Entity, EntityType, Film, Person } from "./entities.js";
 import { pick } from "./names.js";
@@ -179,16 +179,14 @@ export function generateQuestions(ents: Entities, passageOf: Map<string, string>
   const rng = createRng(seed);
   const ctx: QuestionContext = { ents, passageOf, split, rng };
   const kinds: [string, number][] = Object.entries(mix);
-  const total = kinds.reduce((s, [, w]) => s + w, 0);
-  if (total <= 0) throw new Error("question mix weights sum to 0");
+  const weights = kinds.map(([, w]) => w);
+  if (weights.reduce((s, w) => s + w, 0) <= 0) throw new Error("question mix weights sum to 0");
   const seen = new Set<string>();
   const out: WorldQuestion[] = [];
   let guard = 0;
   while (out.length < n) {
     if (++guard > n * 200) throw new Error(`could only make ${out.length}/${n} distinct ${split} questions; the world is too small`);
-    let u = rng.next() * total;
-    let kind = kinds[0][0];
-    for (const [k, w] of kinds) if ((u -= w) < 0) { kind = k; break; }
+    const kind = kinds[pickWeighted(rng, weights, 0)][0];
     const q =
       kind === "comparison" ? makeComparison(ctx)
       : kind === "yesno" ? makeYesNo(ctx)
