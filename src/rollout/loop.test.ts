@@ -199,4 +199,48 @@ describe.each(["async", "rounds"] as const)("rollout loop over an OpenAI-compati
         'Doc 2(Title: "France") France is in Europe.</information>\n\n <answer> France </answer><|endoftext|>',
     );
   });
+
+  test("minSearches (training scaffold): an early answer tag becomes a search tag, spliced as tool text", async () => {
+    const hits = { Acme: [hit("a", '"Acme"\nAcme was founded by Bob Smith.')], "Bob Smith": [hit("b", '"Bob Smith"\nBob Smith was born in Oslo.')] };
+    const founder = ({ response }: { question: string; response: string }) => {
+      if (response.endsWith("<search>")) return " Bob Smith </search>";
+      const results = response.split("</result>").length - 1;
+      return [" <think> hmm </think> <search> Acme </search>", " <think> guess </think> <answer> \\boxed{Acme} </answer>", " <answer> \\boxed{Oslo} </answer>"][results];
+    };
+    const tok = createCharTokenizer();
+    for (const stopMode of ["vllm", "keep"] as const) {
+      const s = await server({ script: founder, stopMode });
+      const backend = createOpenAIBackend({ baseUrls: [s.url], modelName: "m", ...(stopMode === "vllm" ? { tokenizer: tok, tokenIds: true } : {}) });
+      const q = "Where was the founder of Acme born?";
+      const [plain, forced] = await roll({
+        backend, retriever: createMapRetriever(hits), examples: [ex("p", q), { ...ex("f", q), minSearches: 2 }], temperature: 0, maxPromptTokens: 4096,
+      });
+      expect(plain.searches).toBe(1);
+      expect(plain.forcedSearches).toBeUndefined();
+      expect(plain.response.endsWith("\\boxed{Acme} </answer><|endoftext|>")).toBe(true);
+      expect(s.requests.find((r) => (r.body.stop as string[]).includes("<answer>"))).toBeDefined();
+
+      expect(forced.searches).toBe(2);
+      expect(forced.forcedSearches).toBe(1);
+      expect(forced.queries).toEqual(["Acme", "Bob Smith"]);
+      expect(forced.finishReason).toBe("eos");
+      expect(forced.segments.map((g) => g.kind)).toEqual(["policy", "tool", "policy", "tool", "policy", "tool", "policy"]);
+      expect(forced.segments[2].text).toBe(" <think> guess </think> ");
+      expect(forced.segments[3].text).toBe("<search>");
+      expect(forced.response).toBe(
+        " <think> hmm </think> <search> Acme </search> <result>\n\"Acme\"\nAcme was founded by Bob Smith.\n</result>" +
+          " <think> guess </think> <search> Bob Smith </search> <result>\n\"Bob Smith\"\nBob Smith was born in Oslo.\n</result>" +
+          " <answer> \\boxed{Oslo} </answer><|endoftext|>",
+      );
+      expect(forced.response).not.toContain("<answer> \\boxed{Acme}");
+      if (stopMode === "vllm") {
+        // the dropped answer tag is in neither ids nor log-probs; the forced search tag is masked out
+        expect(tok.decode(forced.responseIds!)).toBe(forced.response);
+        expect(forced.segments[2].logprobs).toHaveLength(forced.segments[2].tokenIds!.length);
+        const start = forced.segments.slice(0, 3).reduce((n, g) => n + g.tokenIds!.length, 0);
+        expect(forced.lossMask!.slice(start, start + "<search>".length)).toEqual(Array(8).fill(0));
+        expect(forced.lossMask![start + 8]).toBe(1);
+      }
+    }
+  });
 });

@@ -4,7 +4,7 @@
  * A thin loop over three interfaces: PolicyBackend, Retriever, Tokenizer (optional, from the backend).
  */
 import type { Retriever, SearchHit } from "../retrieval/types.js";
-import { encodePrompt } from "../model/generate.js";
+import { decodeAfter, encodePrompt } from "../model/generate.js";
 import type { GenerationRequest, GenerationResult } from "../model/generation.js";
 import type { FinishReason, PolicyBackend, Segment, Trajectory } from "./types.js";
 import { buildPrompt, extractQuery, getTemplate, type ChatMessage, type PromptTemplate } from "./prompts.js";
@@ -13,6 +13,12 @@ export interface RolloutExample {
   id: string;
   question: string;
   goldenAnswers?: string[];
+  /**
+   * A training scaffold (never used at evaluation): until the rollout has made this many searches, writing the
+   * answer tag makes it search instead. The answer tag the policy wrote is dropped and the template's search tag is
+   * spliced in its place as tool text (loss mask 0); the policy then writes the query. Unset: the ReSearch loop.
+   */
+  minSearches?: number;
 }
 
 export interface RolloutOptions {
@@ -47,6 +53,8 @@ export interface RolloutOptions {
    * floating-point batch effects) may the samples.
    */
   schedule?: "async" | "rounds";
+  /** The tag that opens an answer; with RolloutExample.minSearches it triggers a forced search (default `<answer>`). */
+  answerTag?: string;
 }
 
 export type RolloutEvent =
@@ -64,6 +72,8 @@ interface RolloutState {
   startedAt: number;
   round: number;
   done: boolean;
+  /** Searches this rollout must make before it may answer (RolloutExample.minSearches; 0 = none). */
+  minSearches: number;
 }
 
 /** Rough token count for remote backends without a tokenizer (≈ 4 characters per token). */
@@ -140,6 +150,30 @@ function createSteps(opts: RolloutOptions) {
     events.push({ type: "segment", id: t.id, segment });
   };
 
+  const answerTag = opts.answerTag ?? "<answer>";
+  const mustSearch = (s: RolloutState) => s.t.searches < s.minSearches;
+  /**
+   * The policy wrote the answer tag before its minimum of searches: keep what it wrote before the tag (its longest
+   * token prefix that reads as a prefix of that text), splice the rest + the search tag as tool text (mask 0).
+   */
+  const forceSearch = (s: RolloutState, r: GenerationResult, before: string) => {
+    let keep = 0;
+    let kept = "";
+    if (r.tokenIds && s.contextIds && tok) {
+      const prev = s.contextIds[s.contextIds.length - 1];
+      for (keep = r.tokenIds.length; keep > 0; keep--) {
+        kept = decodeAfter(tok, prev, r.tokenIds.slice(0, keep));
+        if (before.startsWith(kept)) break;
+      }
+      if (keep === 0) kept = "";
+    } else kept = before;
+    if (keep > 0 || !r.tokenIds) append(s, { kind: "policy", text: kept, tokenIds: r.tokenIds?.slice(0, keep), logprobs: r.logprobs?.slice(0, keep) }, 1, r.completionTokens);
+    const forced = before.slice(kept.length) + template.openTag;
+    append(s, { kind: "tool", text: forced, tokenIds: s.contextIds ? tok!.encode(forced) : undefined }, 0);
+    s.t.forcedSearches = (s.t.forcedSearches ?? 0) + 1;
+    if (s.responseTokens >= maxResponse) finish(s, "length");
+  };
+
   return {
     events,
     /** Rollouts are created lazily so a large dataset never lives in memory as states. */
@@ -166,7 +200,8 @@ function createSteps(opts: RolloutOptions) {
         queries: [],
         timings: { generateMs: 0, searchMs: 0, totalMs: 0 },
       } satisfies Trajectory;
-      const s: RolloutState = { t, messages: built.messages, contextIds: promptIds && [...promptIds], responseTokens: 0, startedAt: Date.now(), round: 0, done: false };
+      const minSearches = Math.min(ex.minSearches ?? 0, opts.maxSearches ?? Infinity);
+      const s: RolloutState = { t, messages: built.messages, contextIds: promptIds && [...promptIds], responseTokens: 0, startedAt: Date.now(), round: 0, done: false, minSearches };
       events.push({ type: "start", id: t.id, prompt: t.prompt });
       if (promptIds && promptIds.length > maxPrompt) {
         finish(s, "error", `prompt has ${promptIds.length} tokens, over maxPromptTokens=${maxPrompt}`);
@@ -182,7 +217,7 @@ function createSteps(opts: RolloutOptions) {
         promptIds: s.contextIds,
         messages: s.messages,
         maxTokens: maxResponse - s.responseTokens,
-        stop: template.stop,
+        stop: mustSearch(s) ? [...template.stop, answerTag] : template.stop,
         temperature: opts.temperature ?? 1.0,
         topP: opts.topP,
         topK: opts.topK,
@@ -199,6 +234,10 @@ function createSteps(opts: RolloutOptions) {
         return null;
       }
       const text = normaliseText(r, template.stop, backend.eosText);
+      if (r.finishReason === "stop" && mustSearch(s) && (r.stopString ?? "") === answerTag) {
+        forceSearch(s, r, text.slice(0, text.length - answerTag.length));
+        return null;
+      }
       append(s, { kind: "policy", text, tokenIds: r.tokenIds, logprobs: r.logprobs }, 1, r.completionTokens);
       if (r.finishReason === "eos") finish(s, "eos");
       else if (r.finishReason === "length" || s.responseTokens >= maxResponse) finish(s, "length");

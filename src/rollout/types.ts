@@ -49,6 +49,8 @@ export interface Trajectory {
   error?: string;
   searches: number;
   queries: string[];
+  /** Searches forced by the minSearches training scaffold (answer tag replaced by the search tag); absent when none. */
+  forcedSearches?: number;
   timings: { generateMs: number; searchMs: number; totalMs: number };
   /** Extracted answer (reward's extractAnswer on the response), added by the writer and `research ask --json`. */
   answer?: string | null;

@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { lrAt, readConfigFile, resolveTrainConfig, TrainConfig } from "./config.js";
-import { forcedSearchProbAt, hopStageAt, maxHopsAt, scoreEpisodes } from "./shaping.js";
+import { forcedFollowUpProbAt, forcedSearchProbAt, hopStageAt, maxHopsAt, scoreEpisodes } from "./shaping.js";
 import { createSampler, permutation } from "./sampler.js";
 import { RewardConfig, CurriculumConfig } from "./config.js";
 
@@ -76,6 +76,11 @@ describe("reward shaping", () => {
     expect([0, 1, 2, 4, 9].map((s) => forcedSearchProbAt(c, s))).toEqual([0.8, 0.6000000000000001, 0.4, 0, 0]);
     expect([0, 2, 3, 5, 6].map((s) => maxHopsAt(c, s))).toEqual([1, 1, 2, 2, null]);
     expect([0, 3, 7].map((s) => hopStageAt(c, s))).toEqual([0, 1, 2]);
+  });
+  it("starts forced follow-up searches at forcedFollowUpFrom and anneals them to 0", () => {
+    const c = CurriculumConfig.parse({ forcedFollowUpProb: 0.5, forcedFollowUpFrom: 10, forcedFollowUpAnnealSteps: 4 });
+    expect([0, 9, 10, 11, 12, 14, 20].map((s) => forcedFollowUpProbAt(c, s))).toEqual([0, 0, 0.5, 0.375, 0.25, 0, 0]);
+    expect(forcedFollowUpProbAt(CurriculumConfig.parse({}), 0)).toBe(0);
   });
 });
 

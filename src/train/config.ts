@@ -35,6 +35,14 @@ export const CurriculumConfig = z
     forcedSearchProb: z.number().min(0).max(1).default(0).describe("probability that a rollout starts with forcedPrefix already written (a forced first search); 0 = off (ReSearch)"),
     forcedSearchAnnealSteps: z.number().int().min(1).default(50).describe("forcedSearchProb falls linearly to 0 over this many steps"),
     forcedPrefix: z.string().default(" <think>").describe("text appended after the prompt for a forced rollout (in the prompt, so never trained on), e.g. ' <think> … </think> <search>'"),
+    forcedFollowUpProb: z
+      .number()
+      .min(0)
+      .max(1)
+      .default(0)
+      .describe("probability that a prompt's rollouts must search as many times as its question has hops: an answer tag written earlier is replaced by a search tag (tool text, never trained on); 0 = off (ReSearch)"),
+    forcedFollowUpFrom: z.number().int().min(0).default(0).describe("step at which forced follow-up searches start (e.g. when multi-hop questions enter the curriculum)"),
+    forcedFollowUpAnnealSteps: z.number().int().min(1).default(100).describe("forcedFollowUpProb falls linearly to 0 over this many steps after forcedFollowUpFrom"),
     hops: z.array(HopStage).default([]).describe("hop curriculum, e.g. [{untilStep: 40, maxHops: 1}]: 1-hop questions first; [] = all questions from the start"),
   })
   .strict();

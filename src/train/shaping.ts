@@ -70,6 +70,12 @@ export function forcedSearchProbAt(c: CurriculumConfig, step: number): number {
   return c.forcedSearchProb * Math.max(0, 1 - step / c.forcedSearchAnnealSteps);
 }
 
+/** Probability of forced follow-up searches at a step (0-based): 0 before forcedFollowUpFrom, then a linear anneal to 0. */
+export function forcedFollowUpProbAt(c: CurriculumConfig, step: number): number {
+  if (c.forcedFollowUpProb <= 0 || step < c.forcedFollowUpFrom) return 0;
+  return c.forcedFollowUpProb * Math.max(0, 1 - (step - c.forcedFollowUpFrom) / c.forcedFollowUpAnnealSteps);
+}
+
 /** Hop limit at a step (0-based): the first stage whose untilStep is above the step; null = every question. */
 export function maxHopsAt(c: CurriculumConfig, step: number): number | null {
   for (const s of c.hops) if (step < s.untilStep) return s.maxHops;

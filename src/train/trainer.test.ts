@@ -99,6 +99,33 @@ describe("trainer", () => {
     s.dispose();
   });
 
+  it("forced follow-up searches: a prompt's rollouts search once per hop before they may answer (scaffold text never trained on)", async () => {
+    const extra = { klCoef: 0, promptsPerStep: 4, groupSize: 4, maxResponseTokens: 24 };
+    const answersEarly = (t: { response: string }) => t.response.includes("<answer>") && !t.response.slice(0, t.response.indexOf("<answer>")).includes("</result>");
+    const { cfg: plainCfg, s: plain } = setup(extra);
+    const before = (await createTrainer(plainCfg, plain).step())!;
+    plain.dispose();
+    expect(before.trajectories.some(answersEarly)).toBe(true); // without the scaffold this model answers before searching
+
+    const cfg = TrainConfig.parse({ ...small, ...extra, curriculum: { forcedFollowUpProb: 1, forcedFollowUpFrom: 0 } });
+    const { s } = setup(extra);
+    const out = (await createTrainer(cfg, s).step())!;
+    expect(out.metrics.forced_follow_up_prob).toBe(1);
+    expect(out.trajectories.some(answersEarly)).toBe(false);
+    const forced = out.trajectories.filter((t) => (t.forcedSearches ?? 0) > 0);
+    expect(forced.length).toBeGreaterThan(0);
+    expect(out.metrics.forced_searches_mean).toBeCloseTo(forced.reduce((n, t) => n + t.forcedSearches!, 0) / out.trajectories.length, 12);
+    const searchId = task.tokenizer.encode("<search>")[0];
+    for (const t of forced) {
+      const i = t.segments.findIndex((g) => g.kind === "tool" && g.text.trim() === "<search>");
+      expect(i).toBeGreaterThan(-1);
+      expect(t.segments[i].tokenIds).toEqual([searchId]);
+      const at = t.segments.slice(0, i).reduce((n, g) => n + g.tokenIds!.length, 0);
+      expect(t.lossMask![at]).toBe(0);
+    }
+    s.dispose();
+  });
+
   it("refuses a forced first search with a chat template", () => {
     const cfg = TrainConfig.parse({ ...small, klCoef: 0, curriculum: { forcedSearchProb: 0.5 } });
     const { s } = setup({ klCoef: 0 });

@@ -19,7 +19,7 @@ import { checkConsistency, lrAt, type TrainConfig } from "./config.js";
 import { groupAdvantages } from "./grpo.js";
 import { sequenceOf, type TrainSequence } from "./batch.js";
 import { planUpdate, runUpdate, type UpdateRow } from "./update.js";
-import { forcedSearchProbAt, maxHopsAt, scoreEpisodes, type EpisodeScore } from "./shaping.js";
+import { forcedFollowUpProbAt, forcedSearchProbAt, maxHopsAt, scoreEpisodes, type EpisodeScore } from "./shaping.js";
 import { createSampler, type TrainExample } from "./sampler.js";
 import type { CheckpointState } from "./run.js";
 
@@ -65,6 +65,10 @@ export interface StepMetrics {
   grad_norm: number;
   lr: number;
   forced_search_prob: number;
+  /** Probability of forced follow-up searches this step (curriculum.forcedFollowUpProb, annealed), and the mean
+   *  number of searches per rollout that the scaffold forced. */
+  forced_follow_up_prob: number;
+  forced_searches_mean: number;
   max_hops: number | null;
   skipped: boolean;
   skip_reason?: string;
@@ -126,14 +130,17 @@ export function createTrainer(cfg: TrainConfig, deps: TrainerDeps): Trainer {
     const examples = sampler.take(s, P);
     const forcedProb = forcedSearchProbAt(cfg.curriculum, s);
     const forced = examples.map(() => forcedProb > 0 && rng.next() < forcedProb);
+    const followUpProb = forcedFollowUpProbAt(cfg.curriculum, s);
+    const followUp = examples.map(() => followUpProb > 0 && rng.next() < followUpProb);
     const abort = () => {
       sampler.setCursor(startState.cursor);
       rng.setState(startState.rng);
       return null;
     };
 
-    // 1) roll out G per prompt (forced-search prompts get the prefix appended to the prompt: never trained on)
-    const trajectories = await rollOut(examples, forced, s);
+    // 1) roll out G per prompt (forced-search prompts get the prefix appended to the prompt, forced follow-up ones
+    //    must search once per hop: neither scaffold's text is ever trained on)
+    const trajectories = await rollOut(examples, forced, followUp, s);
     const tRollout = now();
     if (signal?.aborted) return abort();
 
@@ -201,6 +208,8 @@ export function createTrainer(cfg: TrainConfig, deps: TrainerDeps): Trainer {
       grad_norm: stats.gnorm,
       lr,
       forced_search_prob: forcedProb,
+      forced_follow_up_prob: followUpProb,
+      forced_searches_mean: mean(trajectories.map((t) => t.forcedSearches ?? 0)),
       max_hops: maxHopsAt(cfg.curriculum, s),
       skipped: skipReason !== undefined,
       ...(skipReason ? { skip_reason: skipReason } : {}),
@@ -228,7 +237,7 @@ export function createTrainer(cfg: TrainConfig, deps: TrainerDeps): Trainer {
   }
 
   /** 1) of the loop: rollouts of every prompt, G each, in prompt order (group after group). */
-  async function rollOut(examples: TrainExample[], forced: boolean[], s: number): Promise<Trajectory[]> {
+  async function rollOut(examples: TrainExample[], forced: boolean[], followUp: boolean[], s: number): Promise<Trajectory[]> {
     const common = {
       backend: deps.backend,
       retriever: deps.retriever,
@@ -243,7 +252,12 @@ export function createTrainer(cfg: TrainConfig, deps: TrainerDeps): Trainer {
       batchSize: Math.max(1, P * G),
     };
     // ids unique within the step even when a question repeats (small datasets, epochs > 1)
-    const asRollout = (e: TrainExample, i: number) => ({ id: `${s + 1}:${i}:${e.id}`, question: e.question, goldenAnswers: e.goldenAnswers });
+    const asRollout = (e: TrainExample, i: number) => ({
+      id: `${s + 1}:${i}:${e.id}`,
+      question: e.question,
+      goldenAnswers: e.goldenAnswers,
+      ...(followUp[i] ? { minSearches: e.hops ?? 1 } : {}),
+    });
     const plain = examples.map(asRollout).filter((_, i) => !forced[i]);
     const forcedEx = examples.map(asRollout).filter((_, i) => forced[i]);
     const forcedTemplate: PromptTemplate = { ...template, completion: (q) => template.completion(q) + cfg.curriculum.forcedPrefix };
