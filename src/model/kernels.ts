@@ -4,7 +4,7 @@
  * themselves (no copies). Absent koffi/OpenBLAS or with RESEARCH_BLAS=0 the engine uses its JS loop.
  * (src/tensor/blas.ts routes the training model's tfjs matmuls to the same library.)
  */
-import { createRequire } from "node:module";
+import { openOpenblas } from "../tensor/openblas.js";
 
 export type Sgemm = (
   order: number, transA: number, transB: number, M: number, N: number, K: number,
@@ -15,26 +15,14 @@ export type Sgemv = (
   x: Float32Array, incx: number, beta: number, y: Float32Array, incy: number,
 ) => void;
 
-function load(): { sgemm: Sgemm; sgemv: Sgemv } | null {
-  if (process.env.RESEARCH_BLAS === "0") return null;
-  let koffi: { load(path: string): { func(signature: string): unknown } };
-  try {
-    koffi = createRequire(import.meta.url)("koffi");
-  } catch {
-    return null;
-  }
-  for (const name of ["libopenblas.so.0", "libopenblas.so", "libopenblas.dylib"]) {
-    try {
-      const lib = koffi.load(name);
-      return {
-        sgemm: lib.func("void cblas_sgemm(int, int, int, int, int, int, float, const float *, int, const float *, int, float, float *, int)") as Sgemm,
-        sgemv: lib.func("void cblas_sgemv(int, int, int, int, float, const float *, int, const float *, int, float, float *, int)") as Sgemv,
-      };
-    } catch {
-      // try the next name
-    }
-  }
-  return null;
+function load(): { sgemm: Sgemm; sgemv: Sgemv; core: string } | null {
+  const o = openOpenblas();
+  if (!o) return null;
+  return {
+    sgemm: o.lib.func("void cblas_sgemm(int, int, int, int, int, int, float, const float *, int, const float *, int, float, float *, int)") as Sgemm,
+    sgemv: o.lib.func("void cblas_sgemv(int, int, int, int, float, const float *, int, const float *, int, float, float *, int)") as Sgemv,
+    core: o.core,
+  };
 }
 
 export const blas = load();

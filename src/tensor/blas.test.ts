@@ -59,3 +59,27 @@ test("the start-up facts name the matmul kernel", () => {
   expect(info.details.some((d) => d.startsWith("blas="))).toBe(true);
   if (process.env.RESEARCH_BLAS === "0") expect(info.details).toContain("blas=none (wasm matmul)");
 });
+
+test("OpenBLAS kernel choice from CPU flags: SkylakeX with AVX-512, Haswell with AVX2+FMA, else OpenBLAS's own", async () => {
+  const { coreTypeForFlags, openOpenblas } = await import("./openblas.js");
+  expect(coreTypeForFlags(new Set(["sse3", "avx", "avx2", "fma", "avx512f", "avx512bw", "avx512vl", "avx512dq"]))).toBe("SkylakeX");
+  expect(coreTypeForFlags(new Set(["sse3", "avx", "avx2", "fma", "avx512f"]))).toBe("Haswell"); // AVX-512 F alone: not SkylakeX's set
+  expect(coreTypeForFlags(new Set(["sse3", "avx"]))).toBeUndefined();
+  const o = openOpenblas();
+  if (o && process.platform === "linux" && process.arch === "x64" && !process.env.RESEARCH_BLAS) {
+    // what the library runs is what we asked for (or the user's own OPENBLAS_CORETYPE)
+    expect(o.core.toLowerCase()).toBe(process.env.OPENBLAS_CORETYPE!.toLowerCase());
+  }
+});
+
+test("a large matmul on the chosen kernels equals the naive product", () => {
+  const rng = createRng(5);
+  const a = tf.tensor(Array.from({ length: 67 * 131 }, () => rng.normal()), [67, 131]);
+  const b = tf.tensor(Array.from({ length: 131 * 45 }, () => rng.normal()), [131, 45]);
+  const want = naive(a, b, false, false);
+  const got = matMulFast(a, b, false, false).dataSync();
+  let worst = 0;
+  want.forEach((w, i) => (worst = Math.max(worst, Math.abs(w - got[i]))));
+  expect(worst).toBeLessThan(1e-3);
+  tf.dispose([a, b]);
+});

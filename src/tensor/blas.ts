@@ -7,6 +7,7 @@
 import * as tf from "@tensorflow/tfjs";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
 import { availableParallelism } from "node:os";
+import { openOpenblas, type OpenblasLib } from "./openblas.js";
 
 const CBLAS_ROW_MAJOR = 101;
 const CBLAS_NO_TRANS = 111;
@@ -17,46 +18,21 @@ type Sgemm = (
   alpha: number, A: Float32Array, lda: number, B: Float32Array, ldb: number, beta: number, C: Float32Array, ldc: number,
 ) => void;
 
-/** The part of koffi's API we use. */
-interface Koffi {
-  load(path: string): { func(signature: string): unknown };
-}
-
-/** Library names tried in order (Debian/Ubuntu multiarch names first). */
-const LIBS = ["libopenblas.so.0", "libopenblas.so", "libopenblas.dylib"];
-
 let sgemm: Sgemm | undefined;
 
 /** Load cblas_sgemm, or undefined when not available. */
 export async function loadSgemm(): Promise<Sgemm | undefined> {
-  if (process.env.RESEARCH_BLAS === "0") return undefined;
-  let koffi: Koffi;
-  try {
-    const name = "koffi"; // optional dependency: resolved at run time only
-    const mod = (await import(name)) as { default?: Koffi } & Koffi;
-    koffi = mod.default ?? mod;
-  } catch {
-    return undefined;
-  }
-  for (const name of LIBS) {
-    try {
-      const lib = koffi.load(name);
-      setThreads(lib);
-      return lib.func(
-        "void cblas_sgemm(int, int, int, int, int, int, float, const float *, int, const float *, int, float, float *, int)",
-      ) as Sgemm;
-    } catch {
-      // try the next name
-    }
-  }
-  return undefined;
+  const o = openOpenblas();
+  if (!o) return undefined;
+  setThreads(o.lib);
+  return o.lib.func("void cblas_sgemm(int, int, int, int, int, int, float, const float *, int, const float *, int, float, float *, int)") as Sgemm;
 }
 
 /**
  * OpenBLAS threads: RESEARCH_BLAS_THREADS, else OPENBLAS_NUM_THREADS when set, else 1 on machines with ≤ 2 cores
  * (the JS thread and other processes share them: measured faster than 2 there), else min(8, cores).
  */
-function setThreads(lib: { func(signature: string): unknown }): void {
+function setThreads(lib: OpenblasLib): void {
   const env = process.env.RESEARCH_BLAS_THREADS ?? process.env.OPENBLAS_NUM_THREADS;
   const cores = availableParallelism();
   const n = env ? Math.max(1, Number.parseInt(env, 10) || 1) : cores <= 2 ? 1 : Math.min(8, cores);
@@ -73,7 +49,7 @@ export async function installBlasMatMul(): Promise<string | undefined> {
   if (!sgemm) return undefined;
   tf.unregisterKernel(tf.BatchMatMul, "wasm");
   tf.registerKernel({ kernelName: tf.BatchMatMul, backendName: "wasm", kernelFunc: blasBatchMatMul as unknown as tf.KernelFunc });
-  return "openblas";
+  return `openblas (${openOpenblas()?.core ?? "unknown"} kernels)`;
 }
 
 /** C[i] = op(A[i])·op(B[i]) for every batch index (a batch of 1 broadcasts), row-major, via sgemm. */

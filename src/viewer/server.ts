@@ -88,6 +88,7 @@ export function rolloutView(t: StepTrajectory) {
     valid: t.score?.valid ?? null,
     reason: t.score?.reason ?? null,
     forced: t.forced ?? false,
+    forcedSearches: t.forcedSearches ?? 0,
     tokens: t.responseIds?.length ?? null,
     trainedTokens: t.lossMask ? t.lossMask.reduce((a, b) => a + b, 0) : null,
     html: trajectoryHtml(t),

@@ -126,6 +126,7 @@ function rolloutCard(r, match) {
       el("span", {}, r.finishReason),
       r.tokens !== null ? el("span", { class: "muted" }, `${r.tokens} tok (${r.trainedTokens} trained)`) : null,
       r.forced ? el("span", { class: "muted" }, "forced search") : null,
+      r.forcedSearches ? el("span", { class: "muted" }, `${r.forcedSearches} forced follow-up search${r.forcedSearches === 1 ? "" : "es"}`) : null,
       el("span", {}, "answer: ", el("b", {}, r.answer ?? "–")),
     ),
     el("div", { html: r.html }),
