@@ -9,6 +9,7 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { chooseOpenblasCoreType } from "../src/tensor/openblas.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -97,6 +98,7 @@ function runChild(cfg: StepConfig, env: Record<string, string> = {}): StepResult
 /** PyTorch ms/step, installing Debian's python3-torch when absent and root. */
 function runTorch(cfg: StepConfig): { ms_per_step: number; threads: number; torch: string } | { error: string } {
   const py = "/usr/bin/python3";
+  chooseOpenblasCoreType(); // PyTorch (Debian) runs on the same OpenBLAS: the same kernels as ours
   const hasTorch = () => spawnSync(py, ["-c", "import torch"]).status === 0;
   if (!hasTorch() && process.getuid?.() === 0) {
     console.error("installing python3-torch and libopenblas0-pthread for the PyTorch baseline…");

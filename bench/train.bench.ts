@@ -16,6 +16,7 @@ import { TrainConfig } from "../src/train/config.js";
 import { createTrainer, type StepMetrics } from "../src/train/trainer.js";
 import { createTrainingSetup } from "../src/train/setup.js";
 import { createTinyTask } from "../src/train/testing/tiny-task.js";
+import { chooseOpenblasCoreType } from "../src/tensor/openblas.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const DIMS = { dim: 128, layers: 4, heads: 4, ffn: 384 };
@@ -28,6 +29,7 @@ const PHASES: Phase[] = ["rollout", "reward", "logprobs", "backward", "optimizer
 
 function torchStep(cfg: { vocab: number; seq: number; batch: number }): { ms_per_step: number; threads: number; torch: string } | { error: string } {
   const py = "/usr/bin/python3";
+  chooseOpenblasCoreType(); // PyTorch (Debian) runs on the same OpenBLAS: the same kernels as ours
   if (spawnSync(py, ["-c", "import torch"]).status !== 0) return { error: "python3-torch not installed (apt-get install python3-torch)" };
   const out = execFileSync(py, [join(here, "model-train-torch.py"), JSON.stringify({ ...cfg, ...DIMS, steps: 5, warmup: 2 })], { encoding: "utf8" });
   return JSON.parse(out.trim().split("\n").pop()!);

@@ -35,6 +35,18 @@ function cpuFlags(): Set<string> {
   }
 }
 
+/**
+ * Set OPENBLAS_CORETYPE from the CPU flags when it is unset (Linux x64), before OpenBLAS loads in this process or in
+ * a child (benchmarks set it before starting PyTorch, so both sides run the same kernels). Returns the value in force.
+ */
+export function chooseOpenblasCoreType(): string | undefined {
+  if (process.env.OPENBLAS_CORETYPE === undefined && process.platform === "linux" && process.arch === "x64") {
+    const core = coreTypeForFlags(cpuFlags());
+    if (core) process.env.OPENBLAS_CORETYPE = core;
+  }
+  return process.env.OPENBLAS_CORETYPE;
+}
+
 /** Open OpenBLAS once (null when RESEARCH_BLAS=0, koffi or the library is missing); `core` is the kernel set in use. */
 export function openOpenblas(): { lib: OpenblasLib; core: string } | null {
   if (opened !== undefined) return opened;
@@ -46,10 +58,7 @@ export function openOpenblas(): { lib: OpenblasLib; core: string } | null {
   } catch {
     return null;
   }
-  if (process.env.OPENBLAS_CORETYPE === undefined && process.platform === "linux" && process.arch === "x64") {
-    const core = coreTypeForFlags(cpuFlags());
-    if (core) process.env.OPENBLAS_CORETYPE = core;
-  }
+  chooseOpenblasCoreType();
   for (const name of LIBS) {
     let lib: OpenblasLib;
     try {
