@@ -241,6 +241,19 @@ describe.each(["async", "rounds"] as const)("rollout loop over an OpenAI-compati
         expect(forced.lossMask!.slice(start, start + "<search>".length)).toEqual(Array(8).fill(0));
         expect(forced.lossMask![start + 8]).toBe(1);
       }
+      // only the first sample held to the minimum; the forced tag trained as a policy token
+      const [held, free] = await roll({
+        backend, retriever: createMapRetriever(hits), examples: [{ ...ex("g", q), minSearches: 2, minSearchesSamples: 1 }], n: 2,
+        temperature: 0, maxPromptTokens: 4096, forcedSearchTrained: true,
+      });
+      expect([held.forcedSearches, free.forcedSearches]).toEqual([1, undefined]);
+      expect(held.response).toBe(forced.response);
+      expect(held.segments[3]).toMatchObject({ kind: "policy", text: "<search>" });
+      expect(held.segments[3].logprobs).toBeUndefined();
+      if (stopMode === "vllm") {
+        const start = held.segments.slice(0, 3).reduce((n, g) => n + g.tokenIds!.length, 0);
+        expect(held.lossMask!.slice(start, start + 8)).toEqual(Array(8).fill(1));
+      }
     }
   });
 });

@@ -19,6 +19,8 @@ export interface RolloutExample {
    * spliced in its place as tool text (loss mask 0); the policy then writes the query. Unset: the ReSearch loop.
    */
   minSearches?: number;
+  /** Hold only the first N of the example's n samples to minSearches (the rest run free); default: all. */
+  minSearchesSamples?: number;
 }
 
 export interface RolloutOptions {
@@ -55,6 +57,11 @@ export interface RolloutOptions {
   schedule?: "async" | "rounds";
   /** The tag that opens an answer; with RolloutExample.minSearches it triggers a forced search (default `<answer>`). */
   answerTag?: string;
+  /**
+   * The search tag a minSearches rollout is forced to write: tool text (default, mask 0: the scaffold is never trained
+   * on) or policy text (mask 1, no sampler log-prob): then the decision to search again is trained, off-policy.
+   */
+  forcedSearchTrained?: boolean;
 }
 
 export type RolloutEvent =
@@ -154,7 +161,8 @@ function createSteps(opts: RolloutOptions) {
   const mustSearch = (s: RolloutState) => s.t.searches < s.minSearches;
   /**
    * The policy wrote the answer tag before its minimum of searches: keep what it wrote before the tag (its longest
-   * token prefix that reads as a prefix of that text), splice the rest + the search tag as tool text (mask 0).
+   * token prefix that reads as a prefix of that text), splice the rest + the search tag (tool text unless
+   * forcedSearchTrained).
    */
   const forceSearch = (s: RolloutState, r: GenerationResult, before: string) => {
     let keep = 0;
@@ -169,7 +177,8 @@ function createSteps(opts: RolloutOptions) {
     } else kept = before;
     if (keep > 0 || !r.tokenIds) append(s, { kind: "policy", text: kept, tokenIds: r.tokenIds?.slice(0, keep), logprobs: r.logprobs?.slice(0, keep) }, 1, r.completionTokens);
     const forced = before.slice(kept.length) + template.openTag;
-    append(s, { kind: "tool", text: forced, tokenIds: s.contextIds ? tok!.encode(forced) : undefined }, 0);
+    const trained = opts.forcedSearchTrained === true;
+    append(s, { kind: trained ? "policy" : "tool", text: forced, tokenIds: s.contextIds ? tok!.encode(forced) : undefined }, trained ? 1 : 0);
     s.t.forcedSearches = (s.t.forcedSearches ?? 0) + 1;
     if (s.responseTokens >= maxResponse) finish(s, "length");
   };
@@ -200,7 +209,8 @@ function createSteps(opts: RolloutOptions) {
         queries: [],
         timings: { generateMs: 0, searchMs: 0, totalMs: 0 },
       } satisfies Trajectory;
-      const minSearches = Math.min(ex.minSearches ?? 0, opts.maxSearches ?? Infinity);
+      const held = ex.minSearchesSamples === undefined || k < ex.minSearchesSamples;
+      const minSearches = held ? Math.min(ex.minSearches ?? 0, opts.maxSearches ?? Infinity) : 0;
       const s: RolloutState = { t, messages: built.messages, contextIds: promptIds && [...promptIds], responseTokens: 0, startedAt: Date.now(), round: 0, done: false, minSearches };
       events.push({ type: "start", id: t.id, prompt: t.prompt });
       if (promptIds && promptIds.length > maxPrompt) {

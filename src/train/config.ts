@@ -41,6 +41,16 @@ export const CurriculumConfig = z
       .max(1)
       .default(0)
       .describe("probability that a prompt's rollouts must search as many times as its question has hops: an answer tag written earlier is replaced by a search tag (tool text, never trained on); 0 = off (ReSearch)"),
+    forcedFollowUpShare: z
+      .number()
+      .gt(0)
+      .max(1)
+      .default(1)
+      .describe("share of a forced prompt's G rollouts held to the minimum (the first round(share × G), at least 1); the rest run free, so the group compares searching again with answering"),
+    forcedFollowUpTrained: z
+      .boolean()
+      .default(false)
+      .describe("train the forced search tag as a policy token (off-policy: then the decision to search again is learned); false: tool text, never trained on"),
     forcedFollowUpFrom: z.number().int().min(0).default(0).describe("step at which forced follow-up searches start (e.g. when multi-hop questions enter the curriculum)"),
     forcedFollowUpAnnealSteps: z.number().int().min(1).default(100).describe("forcedFollowUpProb falls linearly to 0 over this many steps after forcedFollowUpFrom"),
     hops: z.array(HopStage).default([]).describe("hop curriculum, e.g. [{untilStep: 40, maxHops: 1}]: 1-hop questions first; [] = all questions from the start"),

@@ -124,6 +124,24 @@ describe("trainer", () => {
       expect(t.lossMask![at]).toBe(0);
     }
     s.dispose();
+
+    // half of each group held (the first G/2 samples), the forced tag trained as the policy's token
+    const half = TrainConfig.parse({ ...small, ...extra, curriculum: { forcedFollowUpProb: 1, forcedFollowUpShare: 0.5, forcedFollowUpTrained: true } });
+    const { s: s2 } = setup(extra);
+    const out2 = (await createTrainer(half, s2).step())!;
+    const forced2 = out2.trajectories.filter((t) => (t.forcedSearches ?? 0) > 0);
+    expect(forced2.length).toBeGreaterThan(0);
+    for (const t of forced2) {
+      expect(t.sample).toBeLessThan(2);
+      const i = t.segments.findIndex((g) => g.kind === "policy" && g.text.trim() === "<search>" && !g.logprobs);
+      const at = t.segments.slice(0, i).reduce((n, g) => n + g.tokenIds!.length, 0);
+      expect(t.lossMask![at]).toBe(1);
+    }
+    // the free half samples exactly what it samples without the scaffold (same seeds, same weights)
+    out2.trajectories.forEach((t, i) => {
+      if (t.sample! >= 2) expect(t.response).toBe(before.trajectories[i].response);
+    });
+    s2.dispose();
   });
 
   it("refuses a forced first search with a chat template", () => {

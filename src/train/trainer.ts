@@ -248,6 +248,7 @@ export function createTrainer(cfg: TrainConfig, deps: TrainerDeps): Trainer {
       maxPromptTokens: cfg.maxPromptTokens,
       topN: cfg.topN,
       maxSearches: cfg.maxSearches ?? undefined,
+      forcedSearchTrained: cfg.curriculum.forcedFollowUpTrained,
       seed: stepSeed(cfg.seed, s),
       batchSize: Math.max(1, P * G),
     };
@@ -256,7 +257,7 @@ export function createTrainer(cfg: TrainConfig, deps: TrainerDeps): Trainer {
       id: `${s + 1}:${i}:${e.id}`,
       question: e.question,
       goldenAnswers: e.goldenAnswers,
-      ...(followUp[i] ? { minSearches: e.hops ?? 1 } : {}),
+      ...(followUp[i] ? { minSearches: e.hops ?? 1, minSearchesSamples: Math.max(1, Math.round(cfg.curriculum.forcedFollowUpShare * G)) } : {}),
     });
     const plain = examples.map(asRollout).filter((_, i) => !forced[i]);
     const forcedEx = examples.map(asRollout).filter((_, i) => forced[i]);
