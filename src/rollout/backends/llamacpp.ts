@@ -47,7 +47,11 @@ function ggufTokenizer(model: LlamaModel): Tokenizer & { addBos: boolean } {
 
 export async function createLlamaCppBackend(opts: LlamaCppBackendOptions): Promise<LlamaCppBackend> {
   const { getLlama, LlamaLogLevel } = await import("node-llama-cpp");
-  // build: "never" — only the prebuilt binaries shipped with the npm package; nothing is downloaded or compiled.
+  // build: "never" — prebuilt binaries shipped with the npm package, or a local source build already made
+  // (`npx node-llama-cpp source build --gpu cuda`); nothing is downloaded or compiled here.
+  // ggml-cuda puts cuBLAS in TF32 mode: batched F32 matmuls (prompt evaluation) then drift by 0.02–0.04 in the logits
+  // of our F32 GGUFs (measured on an H200, bench/gpu); NVIDIA_TF32_OVERRIDE=0 keeps them within 1e-4. A user's value wins.
+  if (opts.gpu !== false) process.env.NVIDIA_TF32_OVERRIDE ??= "0";
   const llama: Llama = await getLlama({ gpu: opts.gpu ?? "auto", build: "never", logLevel: LlamaLogLevel.error });
   let model: LlamaModel;
   try {
