@@ -23,6 +23,8 @@ import process from "node:process";
 import { URL } from "node:url";
 
 const [mode = "cuda", dir = ".gpu", outPath = `gpu-check-${mode}.json`] = process.argv.slice(2);
+// CHECK_TF32_INPROC=1: set NVIDIA_TF32_OVERRIDE from inside Node before getLlama, as src/rollout/backends/llamacpp.ts does
+if (process.env.CHECK_TF32_INPROC === "1") process.env.NVIDIA_TF32_OVERRIDE ??= "0";
 const NEW = Number(process.env.CHECK_NEW_TOKENS ?? 256);
 const ROUNDS = Number(process.env.CHECK_ROUNDS ?? 3);
 const BATCHES = (process.env.CHECK_BATCHES ?? "1,16").split(",").map(Number);

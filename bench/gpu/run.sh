@@ -57,6 +57,7 @@ fi
 
 cd "$W"
 MODES="cuda auto cpu"; [ "$KIND" = cuda ] || MODES="cpu auto"
+MODES=${CHECK_MODES:-$MODES}
 for mode in $MODES; do
   step "check.mjs $mode"
   SMI=
@@ -66,7 +67,7 @@ for mode in $MODES; do
   timeout "${CHECK_TIMEOUT:-120}" node check.mjs "$mode" "$W/models" "$OUT/gpu-check-$mode.json"
   step "check $mode rc=$?"
   if [ -n "$SMI" ]; then kill "$SMI"; step "GPU during the cuda check: max memory.used $(awk -F', ' 'NR>1{gsub(/ MiB/,"",$2); if($2>m)m=$2} END{print m}' "$OUT/smi-cuda.csv") MiB, max utilization $(awk -F', ' 'NR>1{gsub(/ %/,"",$3); if($3>m)m=$3} END{print m}' "$OUT/smi-cuda.csv") %"; fi
-  if [ "$mode" = cuda ]; then
+  if [ "$mode" = cuda ] && [ "${CHECK_TF32_INPROC:-}" != 1 ]; then
     # ggml-cuda sets CUBLAS_TF32_TENSOR_OP_MATH on its cuBLAS handle: batched F32 matmuls (prompt evaluation) run in
     # TF32 (logits off by ~0.02-0.04 on the test models). NVIDIA_TF32_OVERRIDE=0 turns that off: full F32.
     step "check.mjs cuda with NVIDIA_TF32_OVERRIDE=0"
