@@ -15,13 +15,12 @@ export type Sgemv = (
   x: Float32Array, incx: number, beta: number, y: Float32Array, incy: number,
 ) => void;
 
-function load(): { sgemm: Sgemm; sgemv: Sgemv; core: string } | null {
+function load(): { sgemm: Sgemm; sgemv: Sgemv } | null {
   const o = openOpenblas();
   if (!o) return null;
   return {
     sgemm: o.lib.func("void cblas_sgemm(int, int, int, int, int, int, float, const float *, int, const float *, int, float, float *, int)") as Sgemm,
     sgemv: o.lib.func("void cblas_sgemv(int, int, int, int, float, const float *, int, const float *, int, float, float *, int)") as Sgemv,
-    core: o.core,
   };
 }
 

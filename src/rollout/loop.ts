@@ -16,7 +16,8 @@ export interface RolloutExample {
   /**
    * A training scaffold (never used at evaluation): until the rollout has made this many searches, writing the
    * answer tag makes it search instead. The answer tag the policy wrote is dropped and the template's search tag is
-   * spliced in its place as tool text (loss mask 0); the policy then writes the query. Unset: the ReSearch loop.
+   * spliced in its place (tool text, loss mask 0, unless RolloutOptions.forcedSearchTrained); the policy then writes
+   * the query. Unset: the ReSearch loop.
    */
   minSearches?: number;
   /** Hold only the first N of the example's n samples to minSearches (the rest run free); default: all. */
@@ -165,17 +166,20 @@ function createSteps(opts: RolloutOptions) {
    * forcedSearchTrained).
    */
   const forceSearch = (s: RolloutState, r: GenerationResult, before: string) => {
-    let keep = 0;
-    let kept = "";
-    if (r.tokenIds && s.contextIds && tok) {
-      const prev = s.contextIds[s.contextIds.length - 1];
-      for (keep = r.tokenIds.length; keep > 0; keep--) {
-        kept = decodeAfter(tok, prev, r.tokenIds.slice(0, keep));
-        if (before.startsWith(kept)) break;
+    const ids = s.contextIds && tok ? r.tokenIds : undefined; // text-only rollouts keep the text as written
+    let keep = ids?.length ?? 0;
+    let kept = ids ? "" : before;
+    if (ids) {
+      const prev = s.contextIds![s.contextIds!.length - 1];
+      for (; keep > 0; keep--) {
+        const text = decodeAfter(tok!, prev, ids.slice(0, keep));
+        if (before.startsWith(text)) {
+          kept = text;
+          break;
+        }
       }
-      if (keep === 0) kept = "";
-    } else kept = before;
-    if (keep > 0 || !r.tokenIds) append(s, { kind: "policy", text: kept, tokenIds: r.tokenIds?.slice(0, keep), logprobs: r.logprobs?.slice(0, keep) }, 1, r.completionTokens);
+    }
+    if (keep > 0 || !ids) append(s, { kind: "policy", text: kept, tokenIds: ids?.slice(0, keep), logprobs: ids && r.logprobs?.slice(0, keep) }, 1, r.completionTokens);
     const forced = before.slice(kept.length) + template.openTag;
     const trained = opts.forcedSearchTrained === true;
     append(s, { kind: trained ? "policy" : "tool", text: forced, tokenIds: s.contextIds ? tok!.encode(forced) : undefined }, trained ? 1 : 0);

@@ -40,7 +40,7 @@ export const CurriculumConfig = z
       .min(0)
       .max(1)
       .default(0)
-      .describe("probability that a prompt's rollouts must search as many times as its question has hops: an answer tag written earlier is replaced by a search tag (tool text, never trained on); 0 = off (ReSearch)"),
+      .describe("probability that a prompt's rollouts must search as many times as its question has hops: an answer tag written earlier is replaced by a search tag (tool text unless forcedFollowUpTrained); 0 = off (ReSearch)"),
     forcedFollowUpShare: z
       .number()
       .gt(0)

@@ -66,14 +66,18 @@ function formatBonusApplies(cfg: RewardConfig, validRate: number, searches: numb
 
 /** Probability of a forced first search at a step (0-based): linear anneal from forcedSearchProb to 0. */
 export function forcedSearchProbAt(c: CurriculumConfig, step: number): number {
-  if (c.forcedSearchProb <= 0) return 0;
-  return c.forcedSearchProb * Math.max(0, 1 - step / c.forcedSearchAnnealSteps);
+  return linearAnneal(c.forcedSearchProb, 0, c.forcedSearchAnnealSteps, step);
 }
 
 /** Probability of forced follow-up searches at a step (0-based): 0 before forcedFollowUpFrom, then a linear anneal to 0. */
 export function forcedFollowUpProbAt(c: CurriculumConfig, step: number): number {
-  if (c.forcedFollowUpProb <= 0 || step < c.forcedFollowUpFrom) return 0;
-  return c.forcedFollowUpProb * Math.max(0, 1 - (step - c.forcedFollowUpFrom) / c.forcedFollowUpAnnealSteps);
+  return linearAnneal(c.forcedFollowUpProb, c.forcedFollowUpFrom, c.forcedFollowUpAnnealSteps, step);
+}
+
+/** p from step `from`, falling linearly to 0 over `steps` steps; 0 before `from` and when p ≤ 0. */
+function linearAnneal(p: number, from: number, steps: number, step: number): number {
+  if (p <= 0 || step < from) return 0;
+  return p * Math.max(0, 1 - (step - from) / steps);
 }
 
 /** Hop limit at a step (0-based): the first stage whose untilStep is above the step; null = every question. */

@@ -99,7 +99,7 @@ describe("trainer", () => {
     s.dispose();
   });
 
-  it("forced follow-up searches: a prompt's rollouts search once per hop before they may answer (scaffold text never trained on)", async () => {
+  it("forced follow-up searches: a prompt's rollouts search once per hop before they may answer; the spliced tag trained only when asked", async () => {
     const extra = { klCoef: 0, promptsPerStep: 4, groupSize: 4, maxResponseTokens: 24 };
     const answersEarly = (t: { response: string }) => t.response.includes("<answer>") && !t.response.slice(0, t.response.indexOf("<answer>")).includes("</result>");
     const { cfg: plainCfg, s: plain } = setup(extra);

@@ -138,8 +138,8 @@ export function createTrainer(cfg: TrainConfig, deps: TrainerDeps): Trainer {
       return null;
     };
 
-    // 1) roll out G per prompt (forced-search prompts get the prefix appended to the prompt, forced follow-up ones
-    //    must search once per hop: neither scaffold's text is ever trained on)
+    // 1) roll out G per prompt (forced-search prompts get the prefix appended to the prompt, never trained on; forced
+    //    follow-up ones must search once per hop, their spliced search tag trained only with forcedFollowUpTrained)
     const trajectories = await rollOut(examples, forced, followUp, s);
     const tRollout = now();
     if (signal?.aborted) return abort();
