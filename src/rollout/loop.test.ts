@@ -223,6 +223,8 @@ describe.each(["async", "rounds"] as const)("rollout loop over an OpenAI-compati
       expect(forced.searches).toBe(2);
       expect(forced.forcedSearches).toBe(1);
       expect(forced.queries).toEqual(["Acme", "Bob Smith"]);
+      expect(forced.retrievedIds).toEqual([["a"], ["b"]]);
+      expect(plain.retrievedIds).toEqual([["a"]]);
       expect(forced.finishReason).toBe("eos");
       expect(forced.segments.map((g) => g.kind)).toEqual(["policy", "tool", "policy", "tool", "policy", "tool", "policy"]);
       expect(forced.segments[2].text).toBe(" <think> guess </think> ");

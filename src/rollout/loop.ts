@@ -270,6 +270,7 @@ function createSteps(opts: RolloutOptions) {
     applySearch(s: RolloutState, hits: SearchHit[] | Error, ms: number): void {
       s.t.timings.searchMs += ms;
       if (hits instanceof Error) return finish(s, "error", `retriever failed: ${hits.message}`);
+      (s.t.retrievedIds ??= []).push(hits.map((h) => h.id));
       let text = template.formatResult(hits);
       let ids = s.contextIds ? tok!.encode(text) : undefined;
       const room = maxResponse - s.responseTokens;

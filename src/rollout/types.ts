@@ -49,6 +49,8 @@ export interface Trajectory {
   error?: string;
   searches: number;
   queries: string[];
+  /** Ids of the passages each search returned (one list per search, best first), as the retriever gave them. */
+  retrievedIds?: string[][];
   /** Searches forced by the minSearches training scaffold (answer tag replaced by the search tag); absent when none. */
   forcedSearches?: number;
   timings: { generateMs: number; searchMs: number; totalMs: number };

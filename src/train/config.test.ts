@@ -3,7 +3,8 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { lrAt, readConfigFile, resolveTrainConfig, TrainConfig } from "./config.js";
-import { forcedFollowUpProbAt, forcedSearchProbAt, hopStageAt, maxHopsAt, scoreEpisodes } from "./shaping.js";
+import { forcedFollowUpProbAt, forcedSearchProbAt, goldRecall, hopStageAt, maxHopsAt, retrievalBonusAt, scoreEpisodes } from "./shaping.js";
+import { trainExampleOf } from "./sampler.js";
 import { createSampler, permutation } from "./sampler.js";
 import { RewardConfig, CurriculumConfig } from "./config.js";
 
@@ -70,6 +71,29 @@ describe("reward shaping", () => {
     const cfg = RewardConfig.parse({ formatBonusWhen: "below-valid-rate", formatBonusValidRate: 0.6 });
     expect(scoreEpisodes([ep(good("Rome")), ep("bad")], cfg).map((x) => x.reward)).toEqual([0.1, 0]); // rate 0.5 < 0.6
     expect(scoreEpisodes([ep(good("Rome")), ep(good("Paris"))], cfg).map((x) => x.reward)).toEqual([0, 1]); // rate 1
+  });
+  it("retrieval bonus: weight × share of the gold passages retrieved, on well-formed episodes only; annealed from a step", () => {
+    const gold = { goldPassages: ["p1", "p2"] };
+    const eps = [
+      { ...ep(good("Rome", true), 1), ...gold, retrievedIds: [["p1", "x"]] }, // half the chain, wrong answer
+      { ...ep(good("Paris", true), 2), ...gold, retrievedIds: [["p1"], ["p2"]] }, // whole chain, right answer
+      { ...ep("bad", 2), ...gold, retrievedIds: [["p1"], ["p2"]] }, // bad format: no bonus
+      ep(good("Rome")), // no gold passages named: no bonus, recall null
+    ];
+    const r = RewardConfig.parse({ formatBonusWhen: "searched" });
+    expect(scoreEpisodes(eps, r).map((x) => x.reward)).toEqual([0.1, 1, 0, 0]); // weight 0 (default): ReSearch's reward
+    const s = scoreEpisodes(eps, r, 0.4);
+    expect(s.map((x) => x.reward)).toEqual([0.1 + 0.2, 1.4, 0, 0]);
+    expect(s.map((x) => x.goldRecall)).toEqual([0.5, 1, 1, null]);
+    expect(goldRecall(["a"], undefined)).toBe(0);
+    const c = RewardConfig.parse({ retrievalBonus: 0.4, retrievalBonusFrom: 10, retrievalBonusAnnealSteps: 4 });
+    expect([0, 10, 12, 14, 30].map((st) => retrievalBonusAt(c, st))).toEqual([0, 0.4, 0.2, 0, 0]);
+    expect([0, 50].map((st) => retrievalBonusAt(RewardConfig.parse({ retrievalBonus: 0.3 }), st))).toEqual([0.3, 0.3]);
+  });
+  it("reads hops, kind and the gold chain from a QA record's metadata", () => {
+    const q = { id: "a", question: "q?", golden_answers: ["x"], metadata: { hops: 2, kind: "compositional", chain: ["7", "9"] } };
+    expect(trainExampleOf(q)).toEqual({ id: "a", question: "q?", goldenAnswers: ["x"], hops: 2, kind: "compositional", goldPassages: ["7", "9"] });
+    expect(trainExampleOf({ id: "b", question: "q", golden_answers: [], metadata: { chain: [1, 2] } })).toEqual({ id: "b", question: "q", goldenAnswers: [], hops: undefined, kind: undefined });
   });
   it("anneals the forced-search probability and stages the hop curriculum", () => {
     const c = CurriculumConfig.parse({ forcedSearchProb: 0.8, forcedSearchAnnealSteps: 4, hops: [{ untilStep: 3, maxHops: 1 }, { untilStep: 6, maxHops: 2 }] });

@@ -27,6 +27,18 @@ export const RewardConfig = z
       .describe("always (ReSearch); below-valid-rate: only while the step's valid-format rate < formatBonusValidRate; searched: only for episodes that searched"),
     formatBonusValidRate: z.number().min(0).max(1).default(0.5).describe("threshold for formatBonusWhen = below-valid-rate"),
     maxAnswerWords: z.number().int().positive().nullable().default(null).describe("answers longer than this many words score 0 (null: no limit, as in ReSearch)"),
+    retrievalBonus: z
+      .number()
+      .min(0)
+      .default(0)
+      .describe("a training scaffold: add this weight × the share of the question's gold passages (metadata.chain) that the rollout's searches retrieved, for well-formed rollouts; 0 = off (ReSearch)"),
+    retrievalBonusAnnealSteps: z
+      .number()
+      .int()
+      .min(0)
+      .default(0)
+      .describe("retrievalBonus falls linearly to 0 over this many steps from retrievalBonusFrom; 0 = it stays"),
+    retrievalBonusFrom: z.number().int().min(0).default(0).describe("step at which the retrieval bonus starts"),
   })
   .strict();
 

@@ -2,6 +2,7 @@
  * @module train/sampler — deterministic, resumable order of training questions: a seeded shuffle per
  * (curriculum stage, epoch), walked by a cursor saved in every checkpoint. Same seed, same questions at every step.
  */
+import type { QAExample } from "../data/formats.js";
 import { createRng } from "../util/rng.js";
 import type { CurriculumConfig } from "./config.js";
 import { hopStageAt, maxHopsAt } from "./shaping.js";
@@ -14,6 +15,23 @@ export interface TrainExample {
   hops?: number;
   /** Question kind (metadata.kind), for curriculum stages that name `kinds`. */
   kind?: string;
+  /** Ids of the passages that hold the answer's chain (metadata.chain), for `reward.retrievalBonus` and the
+   * `gold_recall_mean` metric. */
+  goldPassages?: string[];
+}
+
+/** A training example from a loaded QA record: hops, kind and gold passage ids from its metadata when present. */
+export function trainExampleOf(q: QAExample): TrainExample {
+  const m = q.metadata ?? {};
+  const chain = Array.isArray(m.chain) && m.chain.every((x) => typeof x === "string") ? (m.chain as string[]) : undefined;
+  return {
+    id: q.id,
+    question: q.question,
+    goldenAnswers: q.golden_answers,
+    hops: typeof m.hops === "number" ? m.hops : undefined,
+    kind: typeof m.kind === "string" ? m.kind : undefined,
+    ...(chain?.length ? { goldPassages: chain } : {}),
+  };
 }
 
 /** Where the sampler stands: stage of the hop curriculum, epoch over that stage's pool, index in its permutation. */

@@ -2,7 +2,7 @@
  * @module train/shaping — reward and curriculum options for small models (issue 8, "Reward and curriculum
  * options"), on top of the exact ReSearch reward (reward/reward.ts): the format bonus only below a valid-rate
  * threshold or only for episodes that searched; EM instead of F1; an answer-length limit; a forced first search
- * whose probability anneals to 0; a hop curriculum. With the default config the reward is exactly ReSearch's.
+ * whose probability anneals to 0; a hop curriculum; a bonus for retrieving the gold passages. With the default config the reward is exactly ReSearch's.
  */
 import { computeResponseReward } from "../reward/reward.js";
 import { exactMatch, tokenF1 } from "../reward/metrics.js";
@@ -14,6 +14,9 @@ export interface Episode {
   goldenAnswers: string[];
   eosText: string;
   searches: number;
+  /** The question's gold passage ids and the ids the rollout's searches returned (for the retrieval bonus). */
+  goldPassages?: string[];
+  retrievedIds?: string[][];
 }
 
 export interface EpisodeScore {
@@ -27,18 +30,31 @@ export interface EpisodeScore {
   /** Answer token F1 and EM (0 when not valid): the "is it learning" signal, unshaped. */
   f1: number;
   em: number;
+  /** Share of the gold passages the searches retrieved; null when the question names none. */
+  goldRecall: number | null;
   reason: string;
 }
 
 const words = (s: string) => s.trim().split(/\s+/).filter(Boolean).length;
 
-/** Score a step's episodes. Batch-level because `below-valid-rate` looks at the whole step's valid rate. */
-export function scoreEpisodes(episodes: Episode[], cfg: RewardConfig): EpisodeScore[] {
+/** Share of `gold` among the retrieved ids (any search); null without gold passages. */
+export function goldRecall(gold: string[] | undefined, retrieved: string[][] | undefined): number | null {
+  if (!gold?.length) return null;
+  const got = new Set((retrieved ?? []).flat());
+  return gold.filter((id) => got.has(id)).length / gold.length;
+}
+
+/**
+ * Score a step's episodes. Batch-level because `below-valid-rate` looks at the whole step's valid rate.
+ * `retrievalBonus`: this step's weight of the retrieval bonus (see `retrievalBonusAt`), added to well-formed episodes.
+ */
+export function scoreEpisodes(episodes: Episode[], cfg: RewardConfig, retrievalBonus = 0): EpisodeScore[] {
   const base = episodes.map((e) => computeResponseReward(e.response, e.goldenAnswers, e.eosText));
   const validRate = episodes.length ? base.filter((b) => b.prediction !== null).length / episodes.length : 0;
   return episodes.map((e, i) => {
     const b = base[i];
-    if (b.prediction === null) return { reward: 0, researchReward: b.reward, valid: false, prediction: null, f1: 0, em: 0, reason: b.reason };
+    const recall = goldRecall(e.goldPassages, e.retrievedIds);
+    if (b.prediction === null) return { reward: 0, researchReward: b.reward, valid: false, prediction: null, f1: 0, em: 0, goldRecall: recall, reason: b.reason };
     const f1 = tokenF1(b.prediction, e.goldenAnswers);
     const em = exactMatch(b.prediction, e.goldenAnswers);
     let score = cfg.metric === "em" ? em : f1;
@@ -47,9 +63,9 @@ export function scoreEpisodes(episodes: Episode[], cfg: RewardConfig): EpisodeSc
       score = 0;
       reason = `answer longer than ${cfg.maxAnswerWords} words`;
     }
-    if (score > 0) return { reward: score, researchReward: b.reward, valid: true, prediction: b.prediction, f1, em, reason };
-    const bonus = formatBonusApplies(cfg, validRate, e.searches) ? cfg.formatBonus : 0;
-    return { reward: bonus, researchReward: b.reward, valid: true, prediction: b.prediction, f1, em, reason };
+    if (score <= 0) score = formatBonusApplies(cfg, validRate, e.searches) ? cfg.formatBonus : 0;
+    const bonus = retrievalBonus * (recall ?? 0);
+    return { reward: score + bonus, researchReward: b.reward, valid: true, prediction: b.prediction, f1, em, goldRecall: recall, reason };
   });
 }
 
@@ -67,6 +83,12 @@ function formatBonusApplies(cfg: RewardConfig, validRate: number, searches: numb
 /** Probability of a forced first search at a step (0-based): linear anneal from forcedSearchProb to 0. */
 export function forcedSearchProbAt(c: CurriculumConfig, step: number): number {
   return linearAnneal(c.forcedSearchProb, 0, c.forcedSearchAnnealSteps, step);
+}
+
+/** Weight of the retrieval bonus at a step (0-based): from retrievalBonusFrom, constant or a linear anneal to 0. */
+export function retrievalBonusAt(r: RewardConfig, step: number): number {
+  if (r.retrievalBonusAnnealSteps === 0) return step < r.retrievalBonusFrom ? 0 : r.retrievalBonus;
+  return linearAnneal(r.retrievalBonus, r.retrievalBonusFrom, r.retrievalBonusAnnealSteps, step);
 }
 
 /** Probability of forced follow-up searches at a step (0-based): 0 before forcedFollowUpFrom, then a linear anneal to 0. */

@@ -19,7 +19,7 @@ import { checkConsistency, lrAt, type TrainConfig } from "./config.js";
 import { groupAdvantages } from "./grpo.js";
 import { sequenceOf, type TrainSequence } from "./batch.js";
 import { planUpdate, runUpdate, type UpdateRow } from "./update.js";
-import { forcedFollowUpProbAt, forcedSearchProbAt, maxHopsAt, scoreEpisodes, type EpisodeScore } from "./shaping.js";
+import { forcedFollowUpProbAt, forcedSearchProbAt, maxHopsAt, retrievalBonusAt, scoreEpisodes, type EpisodeScore } from "./shaping.js";
 import { createSampler, type TrainExample } from "./sampler.js";
 import type { CheckpointState } from "./run.js";
 
@@ -70,6 +70,10 @@ export interface StepMetrics {
   forced_follow_up_prob: number;
   forced_searches_mean: number;
   max_hops: number | null;
+  /** Weight of the retrieval-bonus scaffold this step (0 = off). */
+  retrieval_bonus: number;
+  /** Mean share of the gold passages retrieved, over rollouts whose question names them; null when none does. */
+  gold_recall_mean: number | null;
   skipped: boolean;
   skip_reason?: string;
   seconds: { rollout: number; reward: number; logprobs: number; backward: number; optimizer: number; sync: number; total: number };
@@ -151,8 +155,11 @@ export function createTrainer(cfg: TrainConfig, deps: TrainerDeps): Trainer {
       goldenAnswers: t.goldenAnswers ?? [],
       eosText: deps.backend.eosText,
       searches: t.searches,
+      goldPassages: examples[Math.floor(i / G)].goldPassages,
+      retrievedIds: t.retrievedIds,
     }));
-    const scores = scoreEpisodes(episodes, cfg.reward);
+    const bonusWeight = retrievalBonusAt(cfg.reward, s);
+    const scores = scoreEpisodes(episodes, cfg.reward, bonusWeight);
     const rewards = scores.map((x) => x.reward);
     const tReward = now();
 
@@ -185,6 +192,7 @@ export function createTrainer(cfg: TrainConfig, deps: TrainerDeps): Trainer {
     badSteps = skipReason ? badSteps + 1 : 0;
     stepsDone++;
     const trainedTokens = plan.trainedTokens;
+    const recalls = scores.flatMap((x) => (x.goldRecall === null ? [] : [x.goldRecall]));
     const totalS = (tSync - t0) / 1000;
     const metrics: StepMetrics = {
       step: stepsDone,
@@ -210,6 +218,8 @@ export function createTrainer(cfg: TrainConfig, deps: TrainerDeps): Trainer {
       forced_search_prob: forcedProb,
       forced_follow_up_prob: followUpProb,
       forced_searches_mean: mean(trajectories.map((t) => t.forcedSearches ?? 0)),
+      retrieval_bonus: bonusWeight,
+      gold_recall_mean: recalls.length ? mean(recalls) : null,
       max_hops: maxHopsAt(cfg.curriculum, s),
       skipped: skipReason !== undefined,
       ...(skipReason ? { skip_reason: skipReason } : {}),

@@ -158,6 +158,7 @@ export async function runDemo(outDir: string, cfg: DemoConfig): Promise<DemoResu
 async function trainStage(dir: string, baseDir: string, worldDir: string, trainQs: WorldQuestion[], retriever: Retriever, cfg: DemoConfig) {
   const { resolveTrainConfig } = await import("../train/config.js");
   const { runSession } = await import("../train/session.js");
+  const { trainExampleOf } = await import("../train/sampler.js");
   const { readMetrics, latestCheckpoint } = await import("../train/run.js");
   const { loadModel } = await import("../model/load.js");
   const { createEngine } = await import("../model/generate.js");
@@ -184,7 +185,7 @@ async function trainStage(dir: string, baseDir: string, worldDir: string, trainQ
     deps: {
       policy, optimizer, backend, retriever, eosId: loaded.tokenizer.eosId, template: "research",
       syncWeights: (w) => engine.setWeights(w),
-      examples: trainQs.map((q) => ({ id: q.id, question: q.question, goldenAnswers: q.golden_answers, hops: q.metadata.hops, kind: q.metadata.kind })),
+      examples: trainQs.map(trainExampleOf),
     },
     onStart: (s) => bar.update(s),
     onStep: (m) => bar.update(m.step, { reward: m.reward_mean.toFixed(3), f1: m.answer_f1_mean.toFixed(3), searches: m.searches_mean.toFixed(2) }),

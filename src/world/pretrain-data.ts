@@ -58,6 +58,9 @@ export interface EpisodeOptions {
   /** Probability that a follow-up query (one after a search) is a uniformly random entity mention of the last result
    * instead of a random span (default 0). Content-free like `answerSpans: "entity"`: every mention is equally likely. */
   followUpMentionProb?: number;
+  /** Content-free answers take the question's form (see `randomAnswer`): a coin-flip yes/no for yes/no questions, a
+   * uniformly random one of the compared names for comparisons; default false. */
+  answerByKind?: boolean;
 }
 
 /** One pre-training document as text parts; `policy` parts are what a policy would generate. */
@@ -120,8 +123,14 @@ export function entityMentions(text: string, names: Set<string>): string[] {
   return [...found];
 }
 
-/** A content-free answer drawn from `text` as `o.answerSpans` says (or "yes"/"no" with probability `o.yesNoProb`). */
-export function randomAnswer(rng: Rng, src: EpisodeSource, text: string, o: EpisodeOptions): string {
+/**
+ * A content-free answer drawn from `text` as `o.answerSpans` says (or "yes"/"no" with probability `o.yesNoProb`).
+ * With `o.answerByKind` and the question `q`, the answer takes the question's form, its value still drawn at random:
+ * a fair coin "yes"/"no" for a yes/no question, one of the two compared names (uniformly) for a comparison.
+ */
+export function randomAnswer(rng: Rng, src: EpisodeSource, text: string, o: EpisodeOptions, q?: WorldQuestion): string {
+  if (o.answerByKind && q?.metadata.kind === "yesno") return rng.next() < 0.5 ? "yes" : "no";
+  if (o.answerByKind && q?.metadata.kind === "comparison" && q.metadata.mentions.length) return q.metadata.mentions[rng.int(q.metadata.mentions.length)];
   if (o.yesNoProb && rng.next() < o.yesNoProb) return rng.next() < 0.5 ? "yes" : "no";
   if (o.answerSpans === "entity" && src.entityNames) {
     const m = entityMentions(text, src.entityNames);
@@ -180,7 +189,7 @@ export async function researchEpisode(rng: Rng, src: EpisodeSource, q: WorldQues
     parts.push({ text: formatResearchResult(hits), role: "tool" });
     seen = hitsText(hits);
   }
-  const answer = randomAnswer(rng, src, seen && rng.next() < 0.9 ? seen : q.question, o);
+  const answer = randomAnswer(rng, src, seen && rng.next() < 0.9 ? seen : q.question, o, q);
   const think = randomSpan(rng, seen && rng.next() < 0.5 ? seen : q.question, 5);
   if (!answer) parts.push({ text: ` <think> ${think} </think> <answer> The final answer is \\[ \\boxed{} \\] </answer>${EOS}`, role: "policy" });
   else parts.push({ text: ` <think> ${think} </think> <answer> The final answer is \\[ \\boxed{`, role: "policy" }, { text: answer, role: "policy", copy: true }, { text: `} \\] </answer>${EOS}`, role: "policy" });
@@ -190,13 +199,13 @@ export async function researchEpisode(rng: Rng, src: EpisodeSource, q: WorldQues
 /** Content-free baseline documents in FlashRAG's formats, rendered as a base model sees them (no chat template). */
 export async function baselineEpisode(rng: Rng, src: EpisodeSource, q: WorldQuestion, kind: Exclude<DocKind, "passage" | "research">, o: EpisodeOptions): Promise<PretrainDoc> {
   if (kind === "naive-gen") {
-    const answer = randomAnswer(rng, src, q.question, o);
+    const answer = randomAnswer(rng, src, q.question, o, q);
     return { kind, parts: [{ text: buildEvalPrompt(NAIVE_GEN_PROMPT, { question: q.question }).text, role: "prompt" }, { text: ` ${answer}${EOS}`, role: "policy" }], queries: [], answer };
   }
   if (kind === "naive-rag" || kind === "iter-retgen") {
     const query = kind === "naive-rag" ? q.question : `${q.question} ${randomSpan(rng, q.question, 3)}`;
     const hits = await searchOne(src, query, o.baselineTopK);
-    const answer = randomAnswer(rng, src, rng.next() < 0.9 ? hitsText(hits) : q.question, o);
+    const answer = randomAnswer(rng, src, rng.next() < 0.9 ? hitsText(hits) : q.question, o, q);
     return { kind, parts: [{ text: buildEvalPrompt(NAIVE_RAG_PROMPT, { question: q.question, hits }).text, role: "prompt" }, { text: ` ${answer}`, role: "policy", copy: true }, { text: EOS, role: "policy" }], queries: [query], answer };
   }
   // IRCoT: some earlier thoughts, then one new thought that may end the chain with "So the answer is: …".
@@ -206,7 +215,7 @@ export async function baselineEpisode(rng: Rng, src: EpisodeSource, q: WorldQues
   for (let i = rng.int(3); i > 0; i--) thoughts.push(`${randomSpan(rng, text, 6)}.`);
   const prompt = buildEvalPrompt(IRCOT_PROMPT, { question: q.question, hits, previousGen: thoughts.length ? " " + thoughts.join(" ") : "" }).text;
   const ends = rng.next() < 0.5;
-  const answer = ends ? randomAnswer(rng, src, text, o) : undefined;
+  const answer = ends ? randomAnswer(rng, src, text, o, q) : undefined;
   const thought = `${randomSpan(rng, text, 6)}.${ends ? ` ${IRCOT_ANSWER_MARKER} ${answer}.` : ""}`;
   return { kind, parts: [{ text: prompt, role: "prompt" }, { text: ` ${thought}${EOS}`, role: "policy" }], queries: [q.question], answer };
 }

@@ -8,7 +8,7 @@ import { buildWorld, writeWorld } from "./build.js";
 import { smallWorldConfig } from "./config.js";
 import { containsSpan, measureGates, runGates } from "./gates.js";
 import { memoryBm25Retriever } from "./oracle.js";
-import { entityMentions, nextDoc, PretrainMixSchema, randomSpan, researchEpisode } from "./pretrain-data.js";
+import { baselineEpisode, entityMentions, nextDoc, PretrainMixSchema, randomSpan, researchEpisode } from "./pretrain-data.js";
 import { entityNames, namePools, packBatch, PretrainConfigSchema, pretrainBaseModel, pretrainPassages } from "./pretrain.js";
 import { createWordLevelTokenizer } from "./tokenizer.js";
 import { worldVocab } from "./vocab.js";
@@ -159,6 +159,32 @@ describe("pre-training data", () => {
     expect(picked.size).toBeGreaterThan(50);
     // content-free: the right answer is one mention among several, so it is drawn well under half the time
     expect(gold / answers).toBeLessThan(0.3);
+  });
+
+  test("answerByKind: yes/no questions get a coin-flip yes/no, comparisons one of the two names, at random", async () => {
+    const esrc = { ...src, entityNames: entityNames(world) };
+    const rng = createRng(9);
+    const byKind = (k: string) => world.questions.pretrain.filter((q) => q.metadata.kind === k).slice(0, 60);
+    const count = new Map<string, number>();
+    let right = 0;
+    for (const q of [...byKind("yesno"), ...byKind("comparison")]) {
+      for (const kind of ["research", "naive-rag", "naive-gen"] as const) {
+        const doc = kind === "research" ? await researchEpisode(rng, esrc, q, { ...opts, answerByKind: true }) : await baselineEpisode(rng, esrc, q, kind, { ...opts, answerByKind: true });
+        const allowed = q.metadata.kind === "yesno" ? ["yes", "no"] : q.metadata.mentions;
+        expect(allowed, q.question).toContain(doc.answer);
+        count.set(doc.answer!, (count.get(doc.answer!) ?? 0) + 1);
+        right += q.golden_answers.includes(doc.answer!) ? 1 : 0;
+      }
+    }
+    const n = [...count.values()].reduce((a, b) => a + b, 0);
+    expect(n).toBeGreaterThan(100);
+    expect(count.get("yes")! / n).toBeGreaterThan(0.1); // both forms of yes/no appear
+    expect(count.get("no")! / n).toBeGreaterThan(0.1);
+    expect(right / n).toBeGreaterThan(0.35); // a coin: about half right, whatever the question
+    expect(right / n).toBeLessThan(0.65);
+    // other questions are unchanged: a compositional question's answer is never yes/no
+    const comp = world.questions.pretrain.find((q) => q.metadata.kind === "compositional")!;
+    for (let i = 0; i < 20; i++) expect(["yes", "no"]).not.toContain((await researchEpisode(rng, esrc, comp, { ...opts, answerByKind: true, answerSpans: "entity" })).answer);
   });
 
   test("followUpMentionProb: a query after a search is an entity mention of the last result", async () => {

@@ -52,7 +52,7 @@ checkpoints/step-N/ (a loadable model dir + optimizer, RNG and data cursor). Ctr
       if (flags.seed !== undefined) raw.seed = int("--seed", flags.seed, -(2 ** 31));
       const cfg = resolveTrainConfig(raw, resume ? `${runDir}/config.json` : (flags.config as string));
 
-      const [{ initTensorBackend }, { loadModel }, { loadQAArray }, { openRetriever }, { createTrainingSetup }, { runSession, abortOnSigint }, { createProgress }] =
+      const [{ initTensorBackend }, { loadModel }, { loadQAArray }, { openRetriever }, { createTrainingSetup }, { runSession, abortOnSigint }, { createProgress }, { trainExampleOf }] =
         await Promise.all([
           import("../../tensor/backend.js"),
           import("../../model/load.js"),
@@ -61,17 +61,12 @@ checkpoints/step-N/ (a loadable model dir + optimizer, RNG and data cursor). Ctr
           import("../../train/setup.js"),
           import("../../train/session.js"),
           import("../../util/progress.js"),
+          import("../../train/sampler.js"),
         ]);
       await initTensorBackend();
       const model = await loadModel(cfg.model);
       const qa = await loadQAArray(cfg.data);
-      const examples = qa.map((q) => ({
-        id: q.id,
-        question: q.question,
-        goldenAnswers: q.golden_answers,
-        hops: typeof q.metadata?.hops === "number" ? q.metadata.hops : undefined,
-        kind: typeof q.metadata?.kind === "string" ? q.metadata.kind : undefined,
-      }));
+      const examples = qa.map(trainExampleOf);
       const retriever = await openRetriever(cfg.retrieverUrl ? { url: cfg.retrieverUrl } : { index: cfg.index! });
       const setup = createTrainingSetup(cfg, model, { retriever, examples });
       const quiet = flags.quiet === true;
