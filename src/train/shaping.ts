@@ -2,7 +2,8 @@
  * @module train/shaping — reward and curriculum options for small models (issue 8, "Reward and curriculum
  * options"), on top of the exact ReSearch reward (reward/reward.ts): the format bonus only below a valid-rate
  * threshold or only for episodes that searched; EM instead of F1; an answer-length limit; a forced first search
- * whose probability anneals to 0; a hop curriculum; a bonus for retrieving the gold passages. With the default config the reward is exactly ReSearch's.
+ * whose probability anneals to 0; a hop curriculum; a bonus for retrieving the gold passages. With the default
+ * config the reward is exactly ReSearch's.
  */
 import { computeResponseReward } from "../reward/reward.js";
 import { exactMatch, tokenF1 } from "../reward/metrics.js";

@@ -5,6 +5,7 @@ import { initWeights } from "../model/trainable.js";
 import { UserError } from "../util/errors.js";
 import { TrainConfig } from "./config.js";
 import { createTrainer } from "./trainer.js";
+import { scoreEpisodes } from "./shaping.js";
 import { createTrainingSetup } from "./setup.js";
 import { createTinyTask } from "./testing/tiny-task.js";
 
@@ -59,6 +60,29 @@ describe("trainer", () => {
     expect(s.optimizer.stepCount).toBe(0);
     await expect(trainer.step()).rejects.toThrow(UserError);
     s.dispose();
+  });
+
+  it("retrieval bonus: each rollout is scored against its own question's gold passages (none named: recall null)", async () => {
+    // gold passages: the even-numbered ones for questions 0, 4, 8, …, the odd-numbered ones for 2, 6, …; odd questions name none
+    const parity = (k: number) => task.examples.map((_, j) => `p${j}`).filter((_, j) => j % 2 === (k / 2) % 2);
+    const examples = task.examples.map((e, i) => (i % 2 ? e : { ...e, goldPassages: parity(i) }));
+    const cfg = TrainConfig.parse({ ...small, klCoef: 0, promptsPerStep: 6, reward: { retrievalBonus: 0.5, formatBonusWhen: "always" } });
+    const s = createTrainingSetup(cfg, model, { retriever: task.retriever, examples, template: task.template });
+    const out = (await createTrainer(cfg, s).step())!;
+    s.dispose();
+    const question = (id: string) => Number(id.split(":")[2].slice(1).split("#")[0]); // "<step>:<i>:q<k>#<sample>"
+    const recalls = out.trajectories.map((t) => {
+      const k = question(t.id);
+      if (k % 2) return null;
+      return new Set((t.retrievedIds ?? []).flat().filter((p) => parity(k).includes(p))).size / parity(k).length;
+    });
+    expect(out.trajectories.map((t) => t.score.goldRecall)).toEqual(recalls);
+    expect(recalls.some((r) => r === null) && recalls.some((r) => r !== null)).toBe(true);
+    const plain = scoreEpisodes(out.trajectories.map((t) => ({ response: t.response, goldenAnswers: t.goldenAnswers!, eosText: s.backend.eosText, searches: t.searches })), cfg.reward);
+    expect(out.trajectories.map((t) => t.reward)).toEqual(out.trajectories.map((t, i) => (t.score.valid ? plain[i].reward + 0.5 * (recalls[i] ?? 0) : 0)));
+    expect(out.metrics.retrieval_bonus).toBe(0.5);
+    const named = recalls.filter((r): r is number => r !== null);
+    expect(out.metrics.gold_recall_mean).toBeCloseTo(named.reduce((a, b) => a + b, 0) / named.length, 12);
   });
 
   it("updates the weights and keeps the run deterministic for a seed", async () => {
