@@ -1,6 +1,6 @@
 import { describe, expect, test } from "vitest";
 import type { EvalRecord } from "../eval/summary.js";
-import { demoChecks, methodReport, type DemoReport, type MethodReport } from "./demo-report.js";
+import { answerFromEvidence, demoChecks, methodReport, type DemoReport, type MethodReport } from "./demo-report.js";
 import type { WorldQuestion } from "./questions.js";
 
 const q = (id: string, hops: number) => ({ id, metadata: { hops } }) as unknown as WorldQuestion;
@@ -28,5 +28,14 @@ describe("demo report", () => {
     };
     const c = demoChecks(rep);
     for (const [k, v] of Object.entries(c)) expect(v.pass, k).toBe(pass);
+  });
+  test("answerFromEvidence: a right answer a retrieved passage states, not one of the question's names or a coin", () => {
+    const rec = (question: string, gold: string, em: number, result: string) =>
+      ({ id: "x", question, goldenAnswers: [gold], pred: gold, scores: { em, f1: em, acc: em }, ms: 0, trajectory: { segments: [{ kind: "policy", text: "<search> q </search>" }, { kind: "tool", text: result }] } }) as unknown as EvalRecord;
+    expect(answerFromEvidence(rec("Where was Ann Lee born?", "Old Town", 1, '<result> "Ann Lee" Ann Lee was born in Old Town. </result>'))).toBe(true);
+    expect(answerFromEvidence(rec("Where was Ann Lee born?", "Old Town", 0, '<result> Ann Lee was born in Old Town. </result>'))).toBe(false); // wrong
+    expect(answerFromEvidence(rec("Who was born first, Ann Lee or Bo Li?", "Ann Lee", 1, "<result> Ann Lee was born in 1900. </result>"))).toBe(false); // a name of the question
+    expect(answerFromEvidence(rec("Was Ann Lee born in Old Town?", "yes", 1, "<result> Ann Lee was born in Old Town; the eyes. </result>"))).toBe(false); // the passage never says "yes"
+    expect(answerFromEvidence(rec("Where was Ann Lee born?", "Old Town", 1, "<result> Ann Lee was born in Old Townsend. </result>"))).toBe(false); // whole words only
   });
 });

@@ -111,6 +111,14 @@ export async function lineChartSvg(points: TrainPoint[], fields: (keyof TrainPoi
 
 const pct = (x: number | undefined) => (x === undefined ? "—" : (x * 100).toFixed(1));
 
+/** A right answer that a retrieved passage states (not a guess between the question's own names or a yes/no coin). */
+export function answerFromEvidence(r: EvalRecord): boolean {
+  const says = (text: string, g: string) => new RegExp(`\\b${g.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}\\b`, "i").test(text);
+  const results = (r.trajectory?.segments ?? []).filter((g) => g.kind === "tool").map((g) => g.text);
+  const inQuestion = r.goldenAnswers.some((g) => says(r.question, g));
+  return r.scores.em === 1 && !inQuestion && r.goldenAnswers.some((g) => results.some((t) => says(t, g)));
+}
+
 function trajectoryBlock(title: string, r: EvalRecord | undefined): string {
   if (!r) return `### ${title}\n\n(none in this run)\n`;
   const text = (r.trajectory?.response ?? r.raw ?? r.pred).replace(/```/g, "'''");
@@ -167,7 +175,7 @@ export async function writeDemoReport(dir: string, rep: DemoReport, trained: Eva
     ``,
     `## Example trajectories of the trained policy`,
     ``,
-    trajectoryBlock("A success", trained.find((r) => r.scores.em === 1)),
+    trajectoryBlock("A success", trained.find(answerFromEvidence) ?? trained.find((r) => r.scores.em === 1)),
     trajectoryBlock("A failure", trained.find((r) => r.scores.em === 0)),
     trajectoryBlock("Several searches", trained.find((r) => searchesOf(r) >= 2)),
   ].join("\n");
