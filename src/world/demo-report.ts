@@ -6,6 +6,7 @@
 import { join } from "node:path";
 import { writeFileAtomic, writeJsonAtomic } from "../util/fs.js";
 import type { EvalRecord } from "../eval/summary.js";
+import { containsSpan } from "./gates.js";
 import type { WorldQuestion } from "./questions.js";
 
 export const DEMO_METHODS = ["base-research", "research", "naive-gen", "naive-rag", "iter-retgen", "ircot", "oracle"] as const;
@@ -113,10 +114,9 @@ const pct = (x: number | undefined) => (x === undefined ? "—" : (x * 100).toFi
 
 /** A right answer that a retrieved passage states (not a guess between the question's own names or a yes/no coin). */
 export function answerFromEvidence(r: EvalRecord): boolean {
-  const says = (text: string, g: string) => new RegExp(`\\b${g.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}\\b`, "i").test(text);
   const results = (r.trajectory?.segments ?? []).filter((g) => g.kind === "tool").map((g) => g.text);
-  const inQuestion = r.goldenAnswers.some((g) => says(r.question, g));
-  return r.scores.em === 1 && !inQuestion && r.goldenAnswers.some((g) => results.some((t) => says(t, g)));
+  const inQuestion = r.goldenAnswers.some((g) => containsSpan(r.question, g));
+  return r.scores.em === 1 && !inQuestion && r.goldenAnswers.some((g) => results.some((t) => containsSpan(t, g)));
 }
 
 function trajectoryBlock(title: string, r: EvalRecord | undefined): string {
