@@ -258,4 +258,46 @@ describe.each(["async", "rounds"] as const)("rollout loop over an OpenAI-compati
       }
     }
   });
+
+  test("forcedQueries (training hint): the environment writes a forced search's query as tool text and runs it", async () => {
+    const hits = { Acme: [hit("a", '"Acme"\nAcme was founded by Bob Smith.')], "Bob Smith": [hit("b", '"Bob Smith"\nBob Smith was born in Oslo.')] };
+    const asked: string[] = [];
+    const script = ({ response }: { question: string; response: string }) => {
+      if (response.endsWith("<search>")) return asked.push(response), " Zed </search>"; // only when the policy writes the query
+      const results = response.split("</result>").length - 1;
+      return [" <think> hmm </think> <search> Acme </search>", " <think> guess </think> <answer> \\boxed{Acme} </answer>", " <answer> \\boxed{Oslo} </answer>"][results];
+    };
+    const tok = createCharTokenizer();
+    const s = await server({ script, stopMode: "vllm" });
+    const backend = createOpenAIBackend({ baseUrls: [s.url], modelName: "m", tokenizer: tok, tokenIds: true });
+    const q = "Where was the founder of Acme born?";
+    const [held, free] = await roll({
+      backend, retriever: createMapRetriever({ ...hits, Zed: [hit("z", '"Zed"\nZed.')] }), n: 2, temperature: 0, maxPromptTokens: 4096, forcedSearchTrained: true,
+      examples: [{ ...ex("h", q), minSearches: 2, minSearchesSamples: 1, forcedQueries: ["Acme", "Bob Smith"] }],
+    });
+    expect(asked).toEqual([]);
+    expect(held.queries).toEqual(["Acme", "Bob Smith"]); // the first search was the policy's own; the second the hint
+    expect([held.searches, held.forcedSearches, held.hintedSearches]).toEqual([2, 1, 1]);
+    expect(held.retrievedIds).toEqual([["a"], ["b"]]);
+    expect(held.response).toBe(
+      " <think> hmm </think> <search> Acme </search> <result>\n\"Acme\"\nAcme was founded by Bob Smith.\n</result>" +
+        " <think> guess </think> <search> Bob Smith </search> <result>\n\"Bob Smith\"\nBob Smith was born in Oslo.\n</result>" +
+        " <answer> \\boxed{Oslo} </answer><|endoftext|>",
+    );
+    expect(held.segments.map((g) => [g.kind, g.text]).slice(3, 5)).toEqual([["policy", "<search>"], ["tool", " Bob Smith </search>"]]);
+    expect(tok.decode(held.responseIds!)).toBe(held.response);
+    const start = held.segments.slice(0, 3).reduce((n, g) => n + g.tokenIds!.length, 0);
+    expect(held.lossMask!.slice(start, start + 8)).toEqual(Array(8).fill(1)); // the tag: forcedSearchTrained
+    expect(held.lossMask!.slice(start + 8, start + 8 + " Bob Smith </search>".length)).toEqual(Array(20).fill(0)); // the hint: never trained
+    // the free sample gets no hint and answers after one search
+    expect([free.searches, free.forcedSearches, free.hintedSearches]).toEqual([1, undefined, undefined]);
+    // past the hint list's end the policy writes the query
+    const [short] = await roll({
+      backend, retriever: createMapRetriever({ ...hits, Zed: [hit("z", '"Zed"\nZed.')] }), temperature: 0, maxPromptTokens: 4096,
+      examples: [{ ...ex("s", q), minSearches: 2, forcedQueries: ["Acme"] }],
+    });
+    expect(short.queries).toEqual(["Acme", "Zed"]);
+    expect(short.hintedSearches).toBeUndefined();
+    expect(asked).toHaveLength(1);
+  });
 });

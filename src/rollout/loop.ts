@@ -22,6 +22,13 @@ export interface RolloutExample {
   minSearches?: number;
   /** Hold only the first N of the example's n samples to minSearches (the rest run free); default: all. */
   minSearchesSamples?: number;
+  /**
+   * A training hint for held samples (never used at evaluation): the queries the environment writes for forced
+   * searches, by search index (e.g. the gold chain's entity names). A forced search with one is written whole — search
+   * tag, query, closing tag — and run at once; the query and closing tag are tool text (loss mask 0), the tag follows
+   * RolloutOptions.forcedSearchTrained. Past the list's end the policy writes the query.
+   */
+  forcedQueries?: string[];
 }
 
 export interface RolloutOptions {
@@ -82,6 +89,8 @@ interface RolloutState {
   done: boolean;
   /** Searches this rollout must make before it may answer (RolloutExample.minSearches; 0 = none). */
   minSearches: number;
+  /** Queries the environment writes for its forced searches (RolloutExample.forcedQueries, held samples only). */
+  forcedQueries?: string[];
 }
 
 /** Rough token count for remote backends without a tokenizer (≈ 4 characters per token). */
@@ -163,9 +172,10 @@ function createSteps(opts: RolloutOptions) {
   /**
    * The policy wrote the answer tag before its minimum of searches: keep what it wrote before the tag (its longest
    * token prefix that reads as a prefix of that text), splice the rest + the search tag (tool text unless
-   * forcedSearchTrained).
+   * forcedSearchTrained). With a forced query for this search (RolloutExample.forcedQueries) the query and closing tag
+   * follow as tool text and the search runs: returns its query; else null (the policy writes the query next).
    */
-  const forceSearch = (s: RolloutState, r: GenerationResult, before: string) => {
+  const forceSearch = (s: RolloutState, r: GenerationResult, before: string): string | null => {
     const ids = s.contextIds && tok ? r.tokenIds : undefined; // text-only rollouts keep the text as written
     let keep = ids?.length ?? 0;
     let kept = ids ? "" : before;
@@ -184,7 +194,17 @@ function createSteps(opts: RolloutOptions) {
     const trained = opts.forcedSearchTrained === true;
     append(s, { kind: trained ? "policy" : "tool", text: forced, tokenIds: s.contextIds ? tok!.encode(forced) : undefined }, trained ? 1 : 0);
     s.t.forcedSearches = (s.t.forcedSearches ?? 0) + 1;
-    if (s.responseTokens >= maxResponse) finish(s, "length");
+    if (s.responseTokens >= maxResponse) return finish(s, "length"), null;
+    const hint = s.forcedQueries?.[s.t.searches];
+    if (!hint) return null;
+    const text = ` ${hint} ${template.stop[0]}`;
+    append(s, { kind: "tool", text, tokenIds: s.contextIds ? tok!.encode(text) : undefined }, 0);
+    s.t.hintedSearches = (s.t.hintedSearches ?? 0) + 1;
+    if (s.responseTokens >= maxResponse) return finish(s, "length"), null;
+    s.t.searches++;
+    s.t.queries.push(hint);
+    events.push({ type: "search", id: s.t.id, query: hint });
+    return hint;
   };
 
   return {
@@ -215,7 +235,7 @@ function createSteps(opts: RolloutOptions) {
       } satisfies Trajectory;
       const held = ex.minSearchesSamples === undefined || k < ex.minSearchesSamples;
       const minSearches = held ? Math.min(ex.minSearches ?? 0, opts.maxSearches ?? Infinity) : 0;
-      const s: RolloutState = { t, messages: built.messages, contextIds: promptIds && [...promptIds], responseTokens: 0, startedAt: Date.now(), round: 0, done: false, minSearches };
+      const s: RolloutState = { t, messages: built.messages, contextIds: promptIds && [...promptIds], responseTokens: 0, startedAt: Date.now(), round: 0, done: false, minSearches, ...(held && ex.forcedQueries?.length ? { forcedQueries: ex.forcedQueries } : {}) };
       events.push({ type: "start", id: t.id, prompt: t.prompt });
       if (promptIds && promptIds.length > maxPrompt) {
         finish(s, "error", `prompt has ${promptIds.length} tokens, over maxPromptTokens=${maxPrompt}`);
@@ -249,8 +269,7 @@ function createSteps(opts: RolloutOptions) {
       }
       const text = normaliseText(r, template.stop, backend.eosText);
       if (r.finishReason === "stop" && mustSearch(s) && (r.stopString ?? "") === answerTag) {
-        forceSearch(s, r, text.slice(0, text.length - answerTag.length));
-        return null;
+        return forceSearch(s, r, text.slice(0, text.length - answerTag.length));
       }
       append(s, { kind: "policy", text, tokenIds: r.tokenIds, logprobs: r.logprobs }, 1, r.completionTokens);
       if (r.finishReason === "eos") finish(s, "eos");

@@ -90,10 +90,10 @@ describe("reward shaping", () => {
     expect([0, 10, 12, 14, 30].map((st) => retrievalBonusAt(c, st))).toEqual([0, 0.4, 0.2, 0, 0]);
     expect([0, 50].map((st) => retrievalBonusAt(RewardConfig.parse({ retrievalBonus: 0.3 }), st))).toEqual([0.3, 0.3]);
   });
-  it("reads hops, kind and the gold chain from a QA record's metadata", () => {
-    const q = { id: "a", question: "q?", golden_answers: ["x"], metadata: { hops: 2, kind: "compositional", chain: ["7", "9"] } };
-    expect(trainExampleOf(q)).toEqual({ id: "a", question: "q?", goldenAnswers: ["x"], hops: 2, kind: "compositional", goldPassages: ["7", "9"] });
-    expect(trainExampleOf({ id: "b", question: "q", golden_answers: [], metadata: { chain: [1, 2] } })).toEqual({ id: "b", question: "q", goldenAnswers: [], hops: undefined, kind: undefined });
+  it("reads hops, kind and the gold chain (ids and names) from a QA record's metadata", () => {
+    const q = { id: "a", question: "q?", golden_answers: ["x"], metadata: { hops: 2, kind: "compositional", chain: ["7", "9"], chainNames: ["Ann", "Bob"] } };
+    expect(trainExampleOf(q)).toEqual({ id: "a", question: "q?", goldenAnswers: ["x"], hops: 2, kind: "compositional", goldPassages: ["7", "9"], chainNames: ["Ann", "Bob"] });
+    expect(trainExampleOf({ id: "b", question: "q", golden_answers: [], metadata: { chain: [1, 2], chainNames: [] } })).toEqual({ id: "b", question: "q", goldenAnswers: [], hops: undefined, kind: undefined });
   });
   it("anneals the forced-search probability and stages the hop curriculum", () => {
     const c = CurriculumConfig.parse({ forcedSearchProb: 0.8, forcedSearchAnnealSteps: 4, hops: [{ untilStep: 3, maxHops: 1 }, { untilStep: 6, maxHops: 2 }] });

@@ -63,6 +63,10 @@ export const CurriculumConfig = z
       .boolean()
       .default(false)
       .describe("train the forced search tag as a policy token (off-policy: then the decision to search again is learned); false: tool text, never trained on"),
+    forcedFollowUpQuery: z
+      .enum(["policy", "gold"])
+      .default("policy")
+      .describe("who writes a forced follow-up search's query: the policy (default), or the environment with the gold chain's next entity name (metadata.chainNames; tool text, never trained on), so held rollouts see the passages that answer and learn the answer step"),
     forcedFollowUpFrom: z.number().int().min(0).default(0).describe("step at which forced follow-up searches start (e.g. when multi-hop questions enter the curriculum)"),
     forcedFollowUpAnnealSteps: z.number().int().min(1).default(100).describe("forcedFollowUpProb falls linearly to 0 over this many steps after forcedFollowUpFrom"),
     hops: z.array(HopStage).default([]).describe("hop curriculum, e.g. [{untilStep: 40, maxHops: 1}]: 1-hop questions first; [] = all questions from the start"),

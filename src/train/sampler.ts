@@ -18,19 +18,25 @@ export interface TrainExample {
   /** Ids of the passages that hold the answer's chain (metadata.chain), for `reward.retrievalBonus` and the
    * `gold_recall_mean` metric. */
   goldPassages?: string[];
+  /** Names of the entities along the answer's chain (metadata.chainNames): the queries of
+   * `curriculum.forcedFollowUpQuery: "gold"`. */
+  chainNames?: string[];
 }
 
 /** A training example from a loaded QA record: hops, kind and gold passage ids from its metadata when present. */
 export function trainExampleOf(q: QAExample): TrainExample {
   const m = q.metadata ?? {};
-  const chain = Array.isArray(m.chain) && m.chain.every((x) => typeof x === "string") ? (m.chain as string[]) : undefined;
+  const strings = (x: unknown) => (Array.isArray(x) && x.length && x.every((y) => typeof y === "string") ? (x as string[]) : undefined);
+  const chain = strings(m.chain);
+  const chainNames = strings(m.chainNames);
   return {
     id: q.id,
     question: q.question,
     goldenAnswers: q.golden_answers,
     hops: typeof m.hops === "number" ? m.hops : undefined,
     kind: typeof m.kind === "string" ? m.kind : undefined,
-    ...(chain?.length ? { goldPassages: chain } : {}),
+    ...(chain ? { goldPassages: chain } : {}),
+    ...(chainNames ? { chainNames } : {}),
   };
 }
 

@@ -166,6 +166,28 @@ describe("trainer", () => {
       if (t.sample! >= 2) expect(t.response).toBe(before.trajectories[i].response);
     });
     s2.dispose();
+
+    // forcedFollowUpQuery "gold": the environment writes the chain's entity as the held rollouts' forced query
+    const gold = TrainConfig.parse({ ...small, ...extra, curriculum: { forcedFollowUpProb: 1, forcedFollowUpShare: 0.5, forcedFollowUpQuery: "gold" } });
+    const examples = task.examples.map((e) => ({ ...e, chainNames: [e.question.split(" ")[1]] }));
+    const s3 = createTrainingSetup(gold, model, { retriever: task.retriever, examples, template: task.template });
+    const out3 = (await createTrainer(gold, s3).step())!;
+    s3.dispose();
+    const hinted = out3.trajectories.filter((t) => (t.hintedSearches ?? 0) > 0);
+    expect(hinted.length).toBeGreaterThan(0);
+    expect(out3.metrics.hinted_searches_mean).toBeCloseTo(hinted.reduce((n, t) => n + t.hintedSearches!, 0) / out3.trajectories.length, 12);
+    for (const t of out3.trajectories) {
+      const entity = t.question.split(" ")[1];
+      if (t.sample! >= 2) expect(t.hintedSearches).toBeUndefined();
+      if (!t.hintedSearches) continue;
+      expect(t.hintedSearches).toBe(t.forcedSearches);
+      expect(t.queries).toEqual([entity]);
+      expect(t.retrievedIds).toEqual([[`p${entity.slice(1)}`]]);
+      const i = t.segments.findIndex((g) => g.kind === "tool" && g.text === ` ${entity} </search>`);
+      expect(i).toBeGreaterThan(0);
+      const at = t.segments.slice(0, i).reduce((n, g) => n + g.tokenIds!.length, 0);
+      expect(t.lossMask!.slice(at, at + 2)).toEqual([0, 0]);
+    }
   });
 
   it("refuses a forced first search with a chat template", () => {

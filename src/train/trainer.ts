@@ -69,6 +69,8 @@ export interface StepMetrics {
    *  number of searches per rollout that the scaffold forced. */
   forced_follow_up_prob: number;
   forced_searches_mean: number;
+  /** Of those, searches whose query the environment wrote (curriculum.forcedFollowUpQuery: "gold"), per rollout. */
+  hinted_searches_mean: number;
   max_hops: number | null;
   /** Weight of the retrieval-bonus scaffold this step (0 = off). */
   retrieval_bonus: number;
@@ -218,6 +220,7 @@ export function createTrainer(cfg: TrainConfig, deps: TrainerDeps): Trainer {
       forced_search_prob: forcedProb,
       forced_follow_up_prob: followUpProb,
       forced_searches_mean: mean(trajectories.map((t) => t.forcedSearches ?? 0)),
+      hinted_searches_mean: mean(trajectories.map((t) => t.hintedSearches ?? 0)),
       retrieval_bonus: bonusWeight,
       gold_recall_mean: recalls.length ? mean(recalls) : null,
       max_hops: maxHopsAt(cfg.curriculum, s),
@@ -268,6 +271,7 @@ export function createTrainer(cfg: TrainConfig, deps: TrainerDeps): Trainer {
       question: e.question,
       goldenAnswers: e.goldenAnswers,
       ...(followUp[i] ? { minSearches: e.hops ?? 1, minSearchesSamples: Math.max(1, Math.round(cfg.curriculum.forcedFollowUpShare * G)) } : {}),
+      ...(followUp[i] && cfg.curriculum.forcedFollowUpQuery === "gold" && e.chainNames ? { forcedQueries: e.chainNames } : {}),
     });
     const plain = examples.map(asRollout).filter((_, i) => !forced[i]);
     const forcedEx = examples.map(asRollout).filter((_, i) => forced[i]);
