@@ -259,45 +259,58 @@ describe.each(["async", "rounds"] as const)("rollout loop over an OpenAI-compati
     }
   });
 
-  test("forcedQueries (training hint): the environment writes a forced search's query as tool text and runs it", async () => {
-    const hits = { Acme: [hit("a", '"Acme"\nAcme was founded by Bob Smith.')], "Bob Smith": [hit("b", '"Bob Smith"\nBob Smith was born in Oslo.')] };
+  test("forcedQueries (training hint): the environment writes a held rollout's query as tool text and runs it", async () => {
+    const hits = { Acme: [hit("a", '"Acme"\nAcme was founded by Bob Smith.')], "Bob Smith": [hit("b", '"Bob Smith"\nBob Smith was born in Oslo.')], Zed: [hit("z", '"Zed"\nZed.')] };
     const asked: string[] = [];
-    const script = ({ response }: { question: string; response: string }) => {
+    // the policy answers early after one search (forced path) or, for "again" questions, writes a second search itself
+    const script = ({ question, response }: { question: string; response: string }) => {
       if (response.endsWith("<search>")) return asked.push(response), " Zed </search>"; // only when the policy writes the query
       const results = response.split("</result>").length - 1;
-      return [" <think> hmm </think> <search> Acme </search>", " <think> guess </think> <answer> \\boxed{Acme} </answer>", " <answer> \\boxed{Oslo} </answer>"][results];
+      const second = question.startsWith("again") ? " <think> again </think> <search> Zed </search>" : " <think> guess </think> <answer> \\boxed{Acme} </answer>";
+      return [" <think> hmm </think> <search> Acme </search>", second, " <answer> \\boxed{Oslo} </answer>"][results];
     };
     const tok = createCharTokenizer();
     const s = await server({ script, stopMode: "vllm" });
     const backend = createOpenAIBackend({ baseUrls: [s.url], modelName: "m", tokenizer: tok, tokenIds: true });
     const q = "Where was the founder of Acme born?";
+    const common = { backend, retriever: createMapRetriever(hits), temperature: 0, maxPromptTokens: 4096 };
     const [held, free] = await roll({
-      backend, retriever: createMapRetriever({ ...hits, Zed: [hit("z", '"Zed"\nZed.')] }), n: 2, temperature: 0, maxPromptTokens: 4096, forcedSearchTrained: true,
-      examples: [{ ...ex("h", q), minSearches: 2, minSearchesSamples: 1, forcedQueries: ["Acme", "Bob Smith"] }],
+      ...common, n: 2, forcedSearchTrained: true,
+      examples: [{ ...ex("h", q), minSearches: 2, minSearchesSamples: 1, forcedQueries: [null, "Bob Smith"] }],
     });
     expect(asked).toEqual([]);
     expect(held.queries).toEqual(["Acme", "Bob Smith"]); // the first search was the policy's own; the second the hint
     expect([held.searches, held.forcedSearches, held.hintedSearches]).toEqual([2, 1, 1]);
     expect(held.retrievedIds).toEqual([["a"], ["b"]]);
-    expect(held.response).toBe(
-      " <think> hmm </think> <search> Acme </search> <result>\n\"Acme\"\nAcme was founded by Bob Smith.\n</result>" +
-        " <think> guess </think> <search> Bob Smith </search> <result>\n\"Bob Smith\"\nBob Smith was born in Oslo.\n</result>" +
-        " <answer> \\boxed{Oslo} </answer><|endoftext|>",
-    );
+    const oslo = " <think> hmm </think> <search> Acme </search> <result>\n\"Acme\"\nAcme was founded by Bob Smith.\n</result>";
+    const bob = " <search> Bob Smith </search> <result>\n\"Bob Smith\"\nBob Smith was born in Oslo.\n</result> <answer> \\boxed{Oslo} </answer><|endoftext|>";
+    expect(held.response).toBe(oslo + " <think> guess </think>" + bob);
     expect(held.segments.map((g) => [g.kind, g.text]).slice(3, 5)).toEqual([["policy", "<search>"], ["tool", " Bob Smith </search>"]]);
     expect(tok.decode(held.responseIds!)).toBe(held.response);
     const start = held.segments.slice(0, 3).reduce((n, g) => n + g.tokenIds!.length, 0);
-    expect(held.lossMask!.slice(start, start + 8)).toEqual(Array(8).fill(1)); // the tag: forcedSearchTrained
+    expect(held.lossMask!.slice(start, start + 8)).toEqual(Array(8).fill(1)); // the forced tag: forcedSearchTrained
     expect(held.lossMask!.slice(start + 8, start + 8 + " Bob Smith </search>".length)).toEqual(Array(20).fill(0)); // the hint: never trained
     // the free sample gets no hint and answers after one search
     expect([free.searches, free.forcedSearches, free.hintedSearches]).toEqual([1, undefined, undefined]);
-    // past the hint list's end the policy writes the query
-    const [short] = await roll({
-      backend, retriever: createMapRetriever({ ...hits, Zed: [hit("z", '"Zed"\nZed.')] }), temperature: 0, maxPromptTokens: 4096,
-      examples: [{ ...ex("s", q), minSearches: 2, forcedQueries: ["Acme"] }],
-    });
+
+    // the policy writes the second search tag itself: the environment writes the query; the tag is the policy's (logprobs, mask 1)
+    const [own] = await roll({ ...common, examples: [{ ...ex("h2", "again: " + q), forcedQueries: [null, "Bob Smith"] }] });
+    expect(asked).toEqual([]);
+    expect([own.searches, own.forcedSearches, own.hintedSearches]).toEqual([2, undefined, 1]);
+    expect(own.response).toBe(oslo + " <think> again </think>" + bob);
+    const k = own.segments.findIndex((g) => g.kind === "tool" && g.text === " Bob Smith </search>");
+    expect(own.segments[k - 1]).toMatchObject({ kind: "policy", text: " <think> again </think> <search>" });
+    expect(own.segments[k - 1].logprobs).toHaveLength(own.segments[k - 1].tokenIds!.length);
+    const at = own.segments.slice(0, k).reduce((n, g) => n + g.tokenIds!.length, 0);
+    expect(own.lossMask!.slice(at - 8, at)).toEqual(Array(8).fill(1));
+    expect(own.lossMask!.slice(at, at + 20)).toEqual(Array(20).fill(0));
+
+    // no hint for a search index (null, past the end, or past maxSearches): the policy writes the query
+    const [short] = await roll({ ...common, examples: [{ ...ex("s", q), minSearches: 2, forcedQueries: [null] }] });
     expect(short.queries).toEqual(["Acme", "Zed"]);
     expect(short.hintedSearches).toBeUndefined();
     expect(asked).toHaveLength(1);
+    const [capped] = await roll({ ...common, maxSearches: 1, examples: [{ ...ex("c", "again: " + q), forcedQueries: [null, "Bob Smith"] }] });
+    expect([capped.queries, capped.hintedSearches, capped.finishReason]).toEqual([["Acme"], undefined, "max_searches"]);
   });
 });

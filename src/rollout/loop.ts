@@ -23,12 +23,13 @@ export interface RolloutExample {
   /** Hold only the first N of the example's n samples to minSearches (the rest run free); default: all. */
   minSearchesSamples?: number;
   /**
-   * A training hint for held samples (never used at evaluation): the queries the environment writes for forced
-   * searches, by search index (e.g. the gold chain's entity names). A forced search with one is written whole — search
-   * tag, query, closing tag — and run at once; the query and closing tag are tool text (loss mask 0), the tag follows
-   * RolloutOptions.forcedSearchTrained. Past the list's end the policy writes the query.
+   * A training hint for held samples (never used at evaluation): the queries the environment writes, by search index
+   * (e.g. the gold chain's entity names; null or past the end: the policy writes the query). At a search with a hint,
+   * whether the policy wrote the search tag itself or a forced search spliced it, the environment writes the query and
+   * closing tag as tool text (loss mask 0) and runs the search at once; the policy's own tag is trained as usual, a
+   * forced one follows RolloutOptions.forcedSearchTrained.
    */
-  forcedQueries?: string[];
+  forcedQueries?: (string | null)[];
 }
 
 export interface RolloutOptions {
@@ -89,8 +90,8 @@ interface RolloutState {
   done: boolean;
   /** Searches this rollout must make before it may answer (RolloutExample.minSearches; 0 = none). */
   minSearches: number;
-  /** Queries the environment writes for its forced searches (RolloutExample.forcedQueries, held samples only). */
-  forcedQueries?: string[];
+  /** Queries the environment writes, by search index (RolloutExample.forcedQueries, held samples only). */
+  forcedQueries?: (string | null)[];
 }
 
 /** Rough token count for remote backends without a tokenizer (≈ 4 characters per token). */
@@ -195,7 +196,13 @@ function createSteps(opts: RolloutOptions) {
     append(s, { kind: trained ? "policy" : "tool", text: forced, tokenIds: s.contextIds ? tok!.encode(forced) : undefined }, trained ? 1 : 0);
     s.t.forcedSearches = (s.t.forcedSearches ?? 0) + 1;
     if (s.responseTokens >= maxResponse) return finish(s, "length"), null;
-    const hint = s.forcedQueries?.[s.t.searches];
+    return hintedSearch(s);
+  };
+  /** The hint for the rollout's next search, if any. */
+  const hintFor = (s: RolloutState) => (opts.maxSearches !== undefined && s.t.searches >= opts.maxSearches ? null : s.forcedQueries?.[s.t.searches] || null);
+  /** After a search tag: with a hint, write its query and closing tag (tool text), count the search, return the query. */
+  const hintedSearch = (s: RolloutState): string | null => {
+    const hint = hintFor(s);
     if (!hint) return null;
     const text = ` ${hint} ${template.stop[0]}`;
     append(s, { kind: "tool", text, tokenIds: s.contextIds ? tok!.encode(text) : undefined }, 0);
@@ -251,7 +258,7 @@ function createSteps(opts: RolloutOptions) {
         promptIds: s.contextIds,
         messages: s.messages,
         maxTokens: maxResponse - s.responseTokens,
-        stop: mustSearch(s) ? [...template.stop, answerTag] : template.stop,
+        stop: [...template.stop, ...(mustSearch(s) ? [answerTag] : []), ...(hintFor(s) ? [template.openTag] : [])],
         temperature: opts.temperature ?? 1.0,
         topP: opts.topP,
         topK: opts.topK,
@@ -272,6 +279,10 @@ function createSteps(opts: RolloutOptions) {
         return forceSearch(s, r, text.slice(0, text.length - answerTag.length));
       }
       append(s, { kind: "policy", text, tokenIds: r.tokenIds, logprobs: r.logprobs }, 1, r.completionTokens);
+      if (r.finishReason === "stop" && r.stopString === template.openTag && hintFor(s)) {
+        if (s.responseTokens >= maxResponse) return finish(s, "length"), null;
+        return hintedSearch(s);
+      }
       if (r.finishReason === "eos") finish(s, "eos");
       else if (r.finishReason === "length" || s.responseTokens >= maxResponse) finish(s, "length");
       else if (opts.maxSearches !== undefined && s.t.searches >= opts.maxSearches) finish(s, "max_searches");

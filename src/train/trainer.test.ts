@@ -4,7 +4,7 @@ import { initTensorBackend } from "../tensor/backend.js";
 import { initWeights } from "../model/trainable.js";
 import { UserError } from "../util/errors.js";
 import { TrainConfig } from "./config.js";
-import { createTrainer } from "./trainer.js";
+import { createTrainer, rolloutExampleOf } from "./trainer.js";
 import { scoreEpisodes } from "./shaping.js";
 import { createTrainingSetup } from "./setup.js";
 import { createTinyTask } from "./testing/tiny-task.js";
@@ -167,27 +167,17 @@ describe("trainer", () => {
     });
     s2.dispose();
 
-    // forcedFollowUpQuery "gold": the environment writes the chain's entity as the held rollouts' forced query
-    const gold = TrainConfig.parse({ ...small, ...extra, curriculum: { forcedFollowUpProb: 1, forcedFollowUpShare: 0.5, forcedFollowUpQuery: "gold" } });
-    const examples = task.examples.map((e) => ({ ...e, chainNames: [e.question.split(" ")[1]] }));
-    const s3 = createTrainingSetup(gold, model, { retriever: task.retriever, examples, template: task.template });
-    const out3 = (await createTrainer(gold, s3).step())!;
-    s3.dispose();
-    const hinted = out3.trajectories.filter((t) => (t.hintedSearches ?? 0) > 0);
-    expect(hinted.length).toBeGreaterThan(0);
-    expect(out3.metrics.hinted_searches_mean).toBeCloseTo(hinted.reduce((n, t) => n + t.hintedSearches!, 0) / out3.trajectories.length, 12);
-    for (const t of out3.trajectories) {
-      const entity = t.question.split(" ")[1];
-      if (t.sample! >= 2) expect(t.hintedSearches).toBeUndefined();
-      if (!t.hintedSearches) continue;
-      expect(t.hintedSearches).toBe(t.forcedSearches);
-      expect(t.queries).toEqual([entity]);
-      expect(t.retrievedIds).toEqual([[`p${entity.slice(1)}`]]);
-      const i = t.segments.findIndex((g) => g.kind === "tool" && g.text === ` ${entity} </search>`);
-      expect(i).toBeGreaterThan(0);
-      const at = t.segments.slice(0, i).reduce((n, g) => n + g.tokenIds!.length, 0);
-      expect(t.lossMask!.slice(at, at + 2)).toEqual([0, 0]);
-    }
+  });
+
+  it("forcedFollowUpQuery gold: held samples of a forced prompt get the gold chain's follow-up entities as queries", () => {
+    const e = { id: "q", question: "Where was the spouse of Ann born?", goldenAnswers: ["Oslo"], hops: 2, chainNames: ["Ann", "Bob"] };
+    const curriculum = (extra: object) => TrainConfig.parse({ curriculum: { forcedFollowUpShare: 0.5, ...extra } });
+    expect(rolloutExampleOf(e, "1:0:q", true, curriculum({ forcedFollowUpQuery: "gold" }), 8)).toEqual({
+      id: "1:0:q", question: e.question, goldenAnswers: ["Oslo"], minSearches: 2, minSearchesSamples: 4, forcedQueries: [null, "Bob"],
+    });
+    expect(rolloutExampleOf(e, "1:0:q", true, curriculum({}), 8).forcedQueries).toBeUndefined(); // default: the policy writes them
+    expect(rolloutExampleOf(e, "1:0:q", false, curriculum({ forcedFollowUpQuery: "gold" }), 8)).toEqual({ id: "1:0:q", question: e.question, goldenAnswers: ["Oslo"] });
+    expect(rolloutExampleOf({ ...e, hops: 1, chainNames: ["Ann"] }, "x", true, curriculum({ forcedFollowUpQuery: "gold" }), 8).forcedQueries).toBeUndefined();
   });
 
   it("refuses a forced first search with a chat template", () => {

@@ -9,7 +9,7 @@ import type { Retriever } from "../retrieval/types.js";
 import type { PolicyBackend, Trajectory } from "../rollout/types.js";
 import type { PromptTemplate } from "../rollout/prompts.js";
 import { getTemplate } from "../rollout/prompts.js";
-import { runRollouts } from "../rollout/loop.js";
+import { runRollouts, type RolloutExample } from "../rollout/loop.js";
 import type { TrainableModel } from "../model/trainable.js";
 import type { AdamW } from "../model/optim.js";
 import type { WeightMap } from "../model/weights.js";
@@ -112,6 +112,21 @@ export function stepSeed(seed: number, step: number): number {
   let h = 0x811c9dc5 ^ (seed >>> 0);
   for (const c of `step:${step}`) h = Math.imul(h ^ c.charCodeAt(0), 0x01000193) >>> 0;
   return h >>> 0;
+}
+
+/**
+ * A training question as the rollout loop sees it (`id` unique within the step even when a question repeats). Held to
+ * a forced follow-up (`followUp`): the first round(share × G) samples must search once per hop, and with
+ * `forcedFollowUpQuery: "gold"` the environment writes their follow-up queries (2nd search on) from the gold chain.
+ */
+export function rolloutExampleOf(e: TrainExample, id: string, followUp: boolean, cfg: Pick<TrainConfig, "curriculum">, G: number): RolloutExample {
+  return {
+    id,
+    question: e.question,
+    goldenAnswers: e.goldenAnswers,
+    ...(followUp ? { minSearches: e.hops ?? 1, minSearchesSamples: Math.max(1, Math.round(cfg.curriculum.forcedFollowUpShare * G)) } : {}),
+    ...(followUp && cfg.curriculum.forcedFollowUpQuery === "gold" && e.chainNames && e.chainNames.length > 1 ? { forcedQueries: [null, ...e.chainNames.slice(1)] } : {}),
+  };
 }
 
 export function createTrainer(cfg: TrainConfig, deps: TrainerDeps): Trainer {
@@ -265,14 +280,7 @@ export function createTrainer(cfg: TrainConfig, deps: TrainerDeps): Trainer {
       seed: stepSeed(cfg.seed, s),
       batchSize: Math.max(1, P * G),
     };
-    // ids unique within the step even when a question repeats (small datasets, epochs > 1)
-    const asRollout = (e: TrainExample, i: number) => ({
-      id: `${s + 1}:${i}:${e.id}`,
-      question: e.question,
-      goldenAnswers: e.goldenAnswers,
-      ...(followUp[i] ? { minSearches: e.hops ?? 1, minSearchesSamples: Math.max(1, Math.round(cfg.curriculum.forcedFollowUpShare * G)) } : {}),
-      ...(followUp[i] && cfg.curriculum.forcedFollowUpQuery === "gold" && e.chainNames ? { forcedQueries: e.chainNames } : {}),
-    });
+    const asRollout = (e: TrainExample, i: number) => rolloutExampleOf(e, `${s + 1}:${i}:${e.id}`, followUp[i], cfg, G);
     const plain = examples.map(asRollout).filter((_, i) => !forced[i]);
     const forcedEx = examples.map(asRollout).filter((_, i) => forced[i]);
     const forcedTemplate: PromptTemplate = { ...template, completion: (q) => template.completion(q) + cfg.curriculum.forcedPrefix };
