@@ -66,7 +66,7 @@ export const CurriculumConfig = z
     forcedFollowUpQuery: z
       .enum(["policy", "gold"])
       .default("policy")
-      .describe("who writes the follow-up queries (2nd search on) of held rollouts: the policy (default), or the environment with the gold chain's next entity name (metadata.chainNames; tool text, never trained on) — at a forced search or a search tag the policy wrote itself — so held rollouts see the passages that answer and learn the answer step; free rollouts and evaluation never get it"),
+      .describe("who writes the follow-up queries (2nd search on) of held rollouts: the policy (default), or the environment with the gold chain's next entity name where the question does not name it (metadata.chainNames; tool text, never trained on) — at a forced search or a search tag the policy wrote itself — so held rollouts see the passages that answer and learn the answer step; free rollouts and evaluation never get it"),
     forcedFollowUpFrom: z.number().int().min(0).default(0).describe("step at which forced follow-up searches start (e.g. when multi-hop questions enter the curriculum)"),
     forcedFollowUpAnnealSteps: z.number().int().min(1).default(100).describe("forcedFollowUpProb falls linearly to 0 over this many steps after forcedFollowUpFrom"),
     hops: z.array(HopStage).default([]).describe("hop curriculum, e.g. [{untilStep: 40, maxHops: 1}]: 1-hop questions first; [] = all questions from the start"),

@@ -178,6 +178,11 @@ describe("trainer", () => {
     expect(rolloutExampleOf(e, "1:0:q", true, curriculum({}), 8).forcedQueries).toBeUndefined(); // default: the policy writes them
     expect(rolloutExampleOf(e, "1:0:q", false, curriculum({ forcedFollowUpQuery: "gold" }), 8)).toEqual({ id: "1:0:q", question: e.question, goldenAnswers: ["Oslo"] });
     expect(rolloutExampleOf({ ...e, hops: 1, chainNames: ["Ann"] }, "x", true, curriculum({ forcedFollowUpQuery: "gold" }), 8).forcedQueries).toBeUndefined();
+    // entities the question names are no hint (a comparison's second name): the policy copies them from the question
+    const cmp = { ...e, question: "Who was born first, Ann or Bob?", chainNames: ["Ann", "Bob"] };
+    expect(rolloutExampleOf(cmp, "x", true, curriculum({ forcedFollowUpQuery: "gold" }), 8).forcedQueries).toBeUndefined();
+    const three = { ...e, question: "Who founded the employer of the spouse of Ann?", hops: 3, chainNames: ["Ann", "Bob", "Acme"] };
+    expect(rolloutExampleOf(three, "x", true, curriculum({ forcedFollowUpQuery: "gold" }), 8).forcedQueries).toEqual([null, "Bob", "Acme"]);
   });
 
   it("refuses a forced first search with a chat template", () => {

@@ -117,7 +117,8 @@ export function stepSeed(seed: number, step: number): number {
 /**
  * A training question as the rollout loop sees it (`id` unique within the step even when a question repeats). Held to
  * a forced follow-up (`followUp`): the first round(share × G) samples must search once per hop, and with
- * `forcedFollowUpQuery: "gold"` the environment writes their follow-up queries (2nd search on) from the gold chain.
+ * `forcedFollowUpQuery: "gold"` the environment writes their follow-up queries (2nd search on) from the gold chain
+ * where the question does not name the entity.
  */
 export function rolloutExampleOf(e: TrainExample, id: string, followUp: boolean, cfg: Pick<TrainConfig, "curriculum">, G: number): RolloutExample {
   return {
@@ -125,8 +126,16 @@ export function rolloutExampleOf(e: TrainExample, id: string, followUp: boolean,
     question: e.question,
     goldenAnswers: e.goldenAnswers,
     ...(followUp ? { minSearches: e.hops ?? 1, minSearchesSamples: Math.max(1, Math.round(cfg.curriculum.forcedFollowUpShare * G)) } : {}),
-    ...(followUp && cfg.curriculum.forcedFollowUpQuery === "gold" && e.chainNames && e.chainNames.length > 1 ? { forcedQueries: [null, ...e.chainNames.slice(1)] } : {}),
+    ...(followUp && cfg.curriculum.forcedFollowUpQuery === "gold" ? goldFollowUps(e) : {}),
   };
+}
+
+/** The gold follow-up queries: the chain's entities after the first that the question does not name (a comparison's
+ * second name is in the question: the policy copies it from there). None: no hint. */
+function goldFollowUps(e: TrainExample): { forcedQueries?: (string | null)[] } {
+  const q = e.question.toLowerCase();
+  const hints = (e.chainNames ?? []).map((n, i) => (i === 0 || q.includes(n.toLowerCase()) ? null : n));
+  return hints.some((h) => h !== null) ? { forcedQueries: hints } : {};
 }
 
 export function createTrainer(cfg: TrainConfig, deps: TrainerDeps): Trainer {
