@@ -195,13 +195,16 @@ function createSteps(opts: RolloutOptions) {
     const trained = opts.forcedSearchTrained === true;
     append(s, { kind: trained ? "policy" : "tool", text: forced, tokenIds: s.contextIds ? tok!.encode(forced) : undefined }, trained ? 1 : 0);
     s.t.forcedSearches = (s.t.forcedSearches ?? 0) + 1;
-    if (s.responseTokens >= maxResponse) return finish(s, "length"), null;
     return hintedSearch(s);
   };
   /** The hint for the rollout's next search, if any. */
   const hintFor = (s: RolloutState) => (opts.maxSearches !== undefined && s.t.searches >= opts.maxSearches ? null : s.forcedQueries?.[s.t.searches] || null);
-  /** After a search tag: with a hint, write its query and closing tag (tool text), count the search, return the query. */
+  /**
+   * After a search tag: at the response budget the rollout ends; else, with a hint, write its query and closing tag
+   * (tool text), count the search and return the query; without one, null (the policy writes the query).
+   */
   const hintedSearch = (s: RolloutState): string | null => {
+    if (s.responseTokens >= maxResponse) return finish(s, "length"), null;
     const hint = hintFor(s);
     if (!hint) return null;
     const text = ` ${hint} ${template.stop[0]}`;
@@ -279,10 +282,7 @@ function createSteps(opts: RolloutOptions) {
         return forceSearch(s, r, text.slice(0, text.length - answerTag.length));
       }
       append(s, { kind: "policy", text, tokenIds: r.tokenIds, logprobs: r.logprobs }, 1, r.completionTokens);
-      if (r.finishReason === "stop" && r.stopString === template.openTag && hintFor(s)) {
-        if (s.responseTokens >= maxResponse) return finish(s, "length"), null;
-        return hintedSearch(s);
-      }
+      if (r.finishReason === "stop" && r.stopString === template.openTag && hintFor(s)) return hintedSearch(s);
       if (r.finishReason === "eos") finish(s, "eos");
       else if (r.finishReason === "length" || s.responseTokens >= maxResponse) finish(s, "length");
       else if (opts.maxSearches !== undefined && s.t.searches >= opts.maxSearches) finish(s, "max_searches");

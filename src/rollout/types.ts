@@ -53,7 +53,8 @@ export interface Trajectory {
   retrievedIds?: string[][];
   /** Searches forced by the minSearches training scaffold (answer tag replaced by the search tag); absent when none. */
   forcedSearches?: number;
-  /** Of those, searches whose query the environment wrote (RolloutExample.forcedQueries); absent when none. */
+  /** Searches whose query the environment wrote (RolloutExample.forcedQueries), after a forced search tag or the
+   * policy's own; absent when none. */
   hintedSearches?: number;
   timings: { generateMs: number; searchMs: number; totalMs: number };
   /** Extracted answer (reward's extractAnswer on the response), added by the writer and `research ask --json`. */

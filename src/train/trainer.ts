@@ -69,7 +69,7 @@ export interface StepMetrics {
    *  number of searches per rollout that the scaffold forced. */
   forced_follow_up_prob: number;
   forced_searches_mean: number;
-  /** Of those, searches whose query the environment wrote (curriculum.forcedFollowUpQuery: "gold"), per rollout. */
+  /** Searches whose query the environment wrote (curriculum.forcedFollowUpQuery: "gold"), per rollout. */
   hinted_searches_mean: number;
   max_hops: number | null;
   /** Weight of the retrieval-bonus scaffold this step (0 = off). */

@@ -129,9 +129,10 @@ export function entityMentions(text: string, names: Set<string>): string[] {
  * a fair coin "yes"/"no" for a yes/no question, one of the two compared names (uniformly) for a comparison.
  */
 export function randomAnswer(rng: Rng, src: EpisodeSource, text: string, o: EpisodeOptions, q?: WorldQuestion): string {
-  if (o.answerByKind && q?.metadata.kind === "yesno") return rng.next() < 0.5 ? "yes" : "no";
+  const coin = () => (rng.next() < 0.5 ? "yes" : "no");
+  if (o.answerByKind && q?.metadata.kind === "yesno") return coin();
   if (o.answerByKind && q?.metadata.kind === "comparison" && q.metadata.mentions.length) return q.metadata.mentions[rng.int(q.metadata.mentions.length)];
-  if (o.yesNoProb && rng.next() < o.yesNoProb) return rng.next() < 0.5 ? "yes" : "no";
+  if (o.yesNoProb && rng.next() < o.yesNoProb) return coin();
   if (o.answerSpans === "entity" && src.entityNames) {
     const m = entityMentions(text, src.entityNames);
     if (m.length) return m[rng.int(m.length)];
