@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, test } from "vitest";
-import { runRollouts, streamRollouts } from "./loop.js";
+import { resultMentions, resultNames, runRollouts, streamRollouts, textNames } from "./loop.js";
 import { createOpenAIBackend } from "./backends/openai.js";
 import { createCharTokenizer, createMapRetriever, startScriptedServer, type ScriptedServer, type StopMode } from "./testing.js";
 import { RESEARCH_BASE_PROMPT } from "./prompts.js";
@@ -312,5 +312,89 @@ describe.each(["async", "rounds"] as const)("rollout loop over an OpenAI-compati
     expect(asked).toHaveLength(1);
     const [capped] = await roll({ ...common, maxSearches: 1, examples: [{ ...ex("c", "again: " + q), forcedQueries: [null, "Bob Smith"] }] });
     expect([capped.queries, capped.hintedSearches, capped.finishReason]).toEqual([["Acme"], undefined, "max_searches"]);
+  });
+
+  test("followUpMentions (exploration scaffold): a held rollout's follow-up query is a random name of the last result, trained", async () => {
+    const acme = '"Acme"\nAcme was founded by Bob Smith in Oslo. He sold it to Zed Corp.';
+    const hits = { Acme: [hit("a", acme)], "Bob Smith": [hit("b", '"Bob Smith"\nBob Smith was born in Oslo.')], Oslo: [hit("o", '"Oslo"\nOslo.')], "Zed Corp": [hit("z", '"Zed Corp"\nZed.')], "Ivy Ltd": [hit("i", '"Ivy Ltd"\nIvy.')] };
+    const asked: string[] = [];
+    const script = ({ response }: { question: string; response: string }) => {
+      if (response.endsWith("<search>")) return asked.push(response), " Acme </search>"; // only when the policy writes the query
+      const results = response.split("</result>").length - 1;
+      return [" <think> hmm </think> <search> Acme </search>", " <think> guess </think> <answer> \\boxed{Acme} </answer>", " <answer> \\boxed{Oslo} </answer>"][results];
+    };
+    const tok = createCharTokenizer();
+    const s = await server({ script, stopMode: "vllm" });
+    const backend = createOpenAIBackend({ baseUrls: [s.url], modelName: "m", tokenizer: tok, tokenIds: true });
+    const q = "Where was the founder of Acme born?";
+    const common = { backend, retriever: createMapRetriever(hits), temperature: 0, maxPromptTokens: 4096, forcedSearchTrained: true, n: 8, seed: 3 };
+    const out = await roll({ ...common, examples: [{ ...ex("m", q), minSearches: 2, minSearchesSamples: 6, followUpMentions: true }] });
+    expect(asked).toEqual([]);
+    const held = out.slice(0, 6);
+    for (const t of held) {
+      expect(t.queries[0]).toBe("Acme");
+      expect(["Bob Smith", "Oslo", "Zed Corp"]).toContain(t.queries[1]); // never "Acme" (searched) nor "He" (a sentence's first word)
+      expect([t.searches, t.forcedSearches, t.mentionSearches, t.hintedSearches]).toEqual([2, 1, 1, undefined]);
+      const k = t.segments.findIndex((g) => g.text === ` ${t.queries[1]} </search>`);
+      expect(t.segments[k]).toMatchObject({ kind: "policy" });
+      expect(t.segments[k].logprobs).toBeUndefined();
+      const at = t.segments.slice(0, k).reduce((n, g) => n + g.tokenIds!.length, 0);
+      expect(t.lossMask!.slice(at, at + t.segments[k].tokenIds!.length)).toEqual(Array(t.segments[k].tokenIds!.length).fill(1));
+      expect(tok.decode(t.responseIds!)).toBe(t.response);
+    }
+    expect(new Set(held.map((t) => t.queries[1])).size).toBeGreaterThan(1); // random over the names
+    for (const t of out.slice(6)) expect([t.searches, t.mentionSearches]).toEqual([1, undefined]); // free samples
+    // the same seed picks the same names; with gold queries for the first held samples, those get the gold one
+    const again = await roll({ ...common, examples: [{ ...ex("m", q), minSearches: 2, minSearchesSamples: 6, followUpMentions: true }] });
+    expect(again.map((t) => t.queries)).toEqual(out.map((t) => t.queries));
+    const mixed = await roll({ ...common, examples: [{ ...ex("m", q), minSearches: 2, minSearchesSamples: 6, followUpMentions: true, forcedQueries: [null, "Bob Smith"], forcedQueriesSamples: 3 }] });
+    expect(mixed.slice(0, 3).map((t) => [t.queries[1], t.hintedSearches, t.mentionSearches])).toEqual(Array(3).fill(["Bob Smith", 1, undefined]));
+    expect(mixed.slice(3, 6).map((t) => t.mentionSearches)).toEqual([1, 1, 1]);
+    // the question's names not yet searched join the pool (a comparison's second name)
+    const cmp = await roll({ ...common, examples: [{ ...ex("c", "Who is older, Acme or Ivy Ltd?"), minSearches: 2, minSearchesSamples: 8, followUpMentions: true }] });
+    expect(new Set(cmp.map((t) => t.queries[1]))).toEqual(new Set(["Ivy Ltd", "Bob Smith", "Oslo", "Zed Corp"]));
+  });
+
+  test("answerMentions (exploration scaffold): a held rollout's answer is a random name or number of the last result, trained", async () => {
+    const hits = { Acme: [hit("a", '"Acme"\nAcme was founded by Bob Smith in 1901 in Oslo.')] };
+    const script = ({ response }: { question: string; response: string }) => {
+      if (response.includes("\\boxed{")) return " \\] </answer>"; // after a pick the policy writes the rest
+      const results = response.split("</result>").length - 1;
+      return [" <think> hmm </think> <search> Acme </search>", " <think> so </think> <answer> The final answer is \\[ \\boxed{ Acme } \\] </answer>"][results];
+    };
+    const tok = createCharTokenizer();
+    const s = await server({ script, stopMode: "vllm" });
+    const backend = createOpenAIBackend({ baseUrls: [s.url], modelName: "m", tokenizer: tok, tokenIds: true });
+    const common = { backend, retriever: createMapRetriever(hits), temperature: 0, maxPromptTokens: 4096, n: 8, seed: 5 };
+    const out = await roll({ ...common, examples: [{ ...ex("a", "Who founded Acme?"), minSearches: 1, minSearchesSamples: 6, answerMentions: true }] });
+    const held = out.slice(0, 6);
+    const picks = held.map((t) => /\\boxed\{ (.*) \}/.exec(t.response)![1]);
+    for (const [i, t] of held.entries()) {
+      expect(["Acme", "Bob Smith", "Oslo", "1901"]).toContain(picks[i]);
+      expect(t.answerMentions).toBe(1);
+      const k = t.segments.findIndex((g) => g.text === ` ${picks[i]} }`);
+      expect(t.segments[k - 1].text.endsWith("\\boxed{")).toBe(true);
+      expect(t.segments[k]).toMatchObject({ kind: "policy" });
+      const at = t.segments.slice(0, k).reduce((n, g) => n + g.tokenIds!.length, 0);
+      expect(t.lossMask!.slice(at, at + t.segments[k].tokenIds!.length).every((m) => m === 1)).toBe(true);
+      expect(t.response.endsWith(` ${picks[i]} } \\] </answer><|endoftext|>`)).toBe(true);
+      expect(tok.decode(t.responseIds!)).toBe(t.response);
+    }
+    expect(new Set(picks).size).toBeGreaterThan(1);
+    for (const t of out.slice(6)) {
+      expect(t.answerMentions).toBeUndefined();
+      expect(t.response).toContain("\\boxed{ Acme } \\] </answer>");
+    }
+  });
+});
+
+describe("resultNames", () => {
+  test("titles and runs of capitalised words, not a lone sentence-initial word, numbers or duplicates", () => {
+    const p = hit("x", '"Tremhou Konmil"\nTremhou Konmil was born in Riagu Vale in 1931. By profession Konmil is a banker. She married Demgro Zeinou, of Jamso Industries.');
+    expect(resultNames([p, hit("y", '"Riagu Vale"\nRiagu Vale is in Upper Gandmol.')])).toEqual(["Tremhou Konmil", "Riagu Vale", "Konmil", "Demgro Zeinou", "Jamso Industries", "Upper Gandmol"]);
+    expect(resultNames([hit("z", "no title here, just text.")])).toEqual([]);
+    expect(textNames("Who was born first, Ann Lee or Bob Smith?")).toEqual(["Ann Lee", "Bob Smith"]);
+    expect(textNames("Which company employs the person who directed The Bitter Crown?")).toEqual(["The Bitter Crown"]);
+    expect(resultMentions([hit("n", '"Acme 2"\nAcme 2 was founded in 1901 by Bob Smith; it has 3.5 floors.')])).toEqual(["Acme 2", "Bob Smith", "2", "1901", "3.5"]);
   });
 });

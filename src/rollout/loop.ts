@@ -30,6 +30,72 @@ export interface RolloutExample {
    * forced one follows RolloutOptions.forcedSearchTrained.
    */
   forcedQueries?: (string | null)[];
+  /** Give forcedQueries only to the first N held samples (default: every held sample). */
+  forcedQueriesSamples?: number;
+  /**
+   * An exploration scaffold for held samples (never used at evaluation): at a search after the first that has no
+   * forced query, the environment picks the query uniformly at random among the names of the question and of the last
+   * result not yet searched (`textNames`, `resultNames`) and splices it with the closing tag as the policy's tokens (loss mask 1, no sampler
+   * log-prob): the group's rewards then say which name was worth following, and the policy is trained on it, off-policy.
+   * The pick carries no information about the right name: every candidate is equally likely.
+   */
+  followUpMentions?: boolean;
+  /**
+   * An exploration scaffold for held samples (never used at evaluation): once the rollout may answer, when the policy
+   * has written `\boxed{` after a search, the environment picks the answer uniformly at random among the names and
+   * numbers of the last result (`resultMentions`) and splices it with the closing brace as the policy's tokens (loss
+   * mask 1, no sampler log-prob); the policy writes the rest. Like followUpMentions, every candidate is equally likely:
+   * the rewards say which one answers.
+   */
+  answerMentions?: boolean;
+}
+
+/** The stop string after which an answerMentions pick is spliced. */
+export const BOXED_OPEN = "\\boxed{";
+
+/**
+ * The names in a text: every run of capitalised words, except a single capitalised word that starts a sentence ("He",
+ * "Born", "Who"), in order. Numbers are not names.
+ */
+export function textNames(text: string): string[] {
+  const names: string[] = [];
+  let run: string[] = [];
+  let runAtStart = false;
+  let sentenceStart = true;
+  const close = () => {
+    if (run.length > 1 || (run.length === 1 && !runAtStart)) names.push(run.join(" "));
+    run = [];
+  };
+  for (const raw of text.split(/\s+/).filter(Boolean)) {
+    const w = raw.replace(/^[("'“]+|[)"'”.,;:!?]+$/g, "");
+    if (/^[A-Z][\w'-]*$/u.test(w)) {
+      if (!run.length) runAtStart = sentenceStart;
+      run.push(w);
+    } else close();
+    if (w !== raw.replace(/^[("'“]+/, "")) close(); // punctuation after the word ends the run
+    sentenceStart = /[.!?]["')”]*$/.test(raw);
+  }
+  close();
+  return names;
+}
+
+/** The names in retrieved passages, the candidates of RolloutExample.followUpMentions: each title, then `textNames` of
+ * its text, deduplicated. */
+export function resultNames(hits: SearchHit[]): string[] {
+  const names: string[] = [];
+  for (const h of hits) {
+    const nl = h.contents.indexOf("\n");
+    const title = nl >= 0 ? h.contents.slice(0, nl).replace(/^"|"$/g, "").trim() : "";
+    if (title) names.push(title);
+    names.push(...textNames(nl >= 0 ? h.contents.slice(nl + 1) : h.contents));
+  }
+  return [...new Set(names)];
+}
+
+/** The candidates of RolloutExample.answerMentions: `resultNames` and every number of the passages' text. */
+export function resultMentions(hits: SearchHit[]): string[] {
+  const numbers = hits.flatMap((h) => h.contents.slice(Math.max(0, h.contents.indexOf("\n"))).match(/\b\d+(?:\.\d+)?\b/g) ?? []);
+  return [...new Set([...resultNames(hits), ...numbers])];
 }
 
 export interface RolloutOptions {
@@ -92,6 +158,14 @@ interface RolloutState {
   minSearches: number;
   /** Queries the environment writes, by search index (RolloutExample.forcedQueries, held samples only). */
   forcedQueries?: (string | null)[];
+  /** Held sample with RolloutExample.followUpMentions. */
+  followUpMentions?: boolean;
+  /** Held sample with RolloutExample.answerMentions. */
+  answerMentions?: boolean;
+  /** Names in the question and the last search's passages (for followUpMentions). */
+  lastNames?: string[];
+  /** Names and numbers in the last search's passages (for answerMentions). */
+  lastMentions?: string[];
 }
 
 /** Rough token count for remote backends without a tokenizer (≈ 4 characters per token). */
@@ -197,24 +271,44 @@ function createSteps(opts: RolloutOptions) {
     s.t.forcedSearches = (s.t.forcedSearches ?? 0) + 1;
     return hintedSearch(s);
   };
-  /** The hint for the rollout's next search, if any. */
-  const hintFor = (s: RolloutState) => (opts.maxSearches !== undefined && s.t.searches >= opts.maxSearches ? null : s.forcedQueries?.[s.t.searches] || null);
+  /**
+   * The query the environment writes at the rollout's next search, if any: a forced query (tool text), else with
+   * followUpMentions after the first search a uniformly random name of the question or the last result not yet in a query (the policy's
+   * tokens, trained). The pick is seeded by (run seed, rollout id, search index), so it is the same however often asked.
+   */
+  const hintFor = (s: RolloutState): { query: string; trained: boolean } | null => {
+    if (opts.maxSearches !== undefined && s.t.searches >= opts.maxSearches) return null;
+    const forced = s.forcedQueries?.[s.t.searches];
+    if (forced) return { query: forced, trained: false };
+    if (!s.followUpMentions || s.t.searches === 0 || !s.lastNames?.length) return null;
+    const asked = s.t.queries.map((q) => q.toLowerCase());
+    const fresh = s.lastNames.filter((n) => !asked.some((q) => q.includes(n.toLowerCase())));
+    const pool = fresh.length ? fresh : s.lastNames;
+    return { query: pool[deriveSeed(opts.seed ?? 0, `${s.t.id}#mention`, s.t.searches) % pool.length], trained: true };
+  };
+  /** The answer the environment picks for a held answerMentions rollout that may answer now, if any (seeded like hintFor). */
+  const answerPick = (s: RolloutState): string | null => {
+    if (!s.answerMentions || mustSearch(s) || !s.lastMentions?.length || s.t.segments.some((g) => g.kind === "policy" && g.text.includes(BOXED_OPEN))) return null;
+    return s.lastMentions[deriveSeed(opts.seed ?? 0, `${s.t.id}#answer`, s.t.searches) % s.lastMentions.length];
+  };
   /**
    * After a search tag: at the response budget the rollout ends; else, with a hint, write its query and closing tag
-   * (tool text), count the search and return the query; without one, null (the policy writes the query).
+   * (a forced query as tool text, a followUpMentions pick as the policy's tokens), count the search and return the
+   * query; without one, null (the policy writes the query).
    */
   const hintedSearch = (s: RolloutState): string | null => {
     if (s.responseTokens >= maxResponse) return finish(s, "length"), null;
     const hint = hintFor(s);
     if (!hint) return null;
-    const text = ` ${hint} ${template.stop[0]}`;
-    append(s, { kind: "tool", text, tokenIds: s.contextIds ? tok!.encode(text) : undefined }, 0);
-    s.t.hintedSearches = (s.t.hintedSearches ?? 0) + 1;
+    const text = ` ${hint.query} ${template.stop[0]}`;
+    append(s, { kind: hint.trained ? "policy" : "tool", text, tokenIds: s.contextIds ? tok!.encode(text) : undefined }, hint.trained ? 1 : 0);
+    if (hint.trained) s.t.mentionSearches = (s.t.mentionSearches ?? 0) + 1;
+    else s.t.hintedSearches = (s.t.hintedSearches ?? 0) + 1;
     if (s.responseTokens >= maxResponse) return finish(s, "length"), null;
     s.t.searches++;
-    s.t.queries.push(hint);
-    events.push({ type: "search", id: s.t.id, query: hint });
-    return hint;
+    s.t.queries.push(hint.query);
+    events.push({ type: "search", id: s.t.id, query: hint.query });
+    return hint.query;
   };
 
   return {
@@ -245,7 +339,11 @@ function createSteps(opts: RolloutOptions) {
       } satisfies Trajectory;
       const held = ex.minSearchesSamples === undefined || k < ex.minSearchesSamples;
       const minSearches = held ? Math.min(ex.minSearches ?? 0, opts.maxSearches ?? Infinity) : 0;
-      const s: RolloutState = { t, messages: built.messages, contextIds: promptIds && [...promptIds], responseTokens: 0, startedAt: Date.now(), round: 0, done: false, minSearches, ...(held && ex.forcedQueries?.length ? { forcedQueries: ex.forcedQueries } : {}) };
+      const s: RolloutState = { t, messages: built.messages, contextIds: promptIds && [...promptIds], responseTokens: 0, startedAt: Date.now(), round: 0, done: false, minSearches,
+        ...(held && ex.forcedQueries?.length && k < (ex.forcedQueriesSamples ?? Infinity) ? { forcedQueries: ex.forcedQueries } : {}),
+        ...(held && ex.followUpMentions ? { followUpMentions: true } : {}),
+        ...(held && ex.answerMentions ? { answerMentions: true } : {}),
+      };
       events.push({ type: "start", id: t.id, prompt: t.prompt });
       if (promptIds && promptIds.length > maxPrompt) {
         finish(s, "error", `prompt has ${promptIds.length} tokens, over maxPromptTokens=${maxPrompt}`);
@@ -261,7 +359,7 @@ function createSteps(opts: RolloutOptions) {
         promptIds: s.contextIds,
         messages: s.messages,
         maxTokens: maxResponse - s.responseTokens,
-        stop: [...template.stop, ...(mustSearch(s) ? [answerTag] : []), ...(hintFor(s) ? [template.openTag] : [])],
+        stop: [...template.stop, ...(mustSearch(s) ? [answerTag] : []), ...(hintFor(s) ? [template.openTag] : []), ...(answerPick(s) ? [BOXED_OPEN] : [])],
         temperature: opts.temperature ?? 1.0,
         topP: opts.topP,
         topK: opts.topK,
@@ -281,8 +379,19 @@ function createSteps(opts: RolloutOptions) {
       if (r.finishReason === "stop" && mustSearch(s) && (r.stopString ?? "") === answerTag) {
         return forceSearch(s, r, text.slice(0, text.length - answerTag.length));
       }
+      const pick = r.finishReason === "stop" && r.stopString === BOXED_OPEN && text.endsWith(BOXED_OPEN) ? answerPick(s) : null;
       append(s, { kind: "policy", text, tokenIds: r.tokenIds, logprobs: r.logprobs }, 1, r.completionTokens);
       if (r.finishReason === "stop" && r.stopString === template.openTag && hintFor(s)) return hintedSearch(s);
+      if (r.finishReason === "stop" && r.stopString === BOXED_OPEN) {
+        // answerMentions: splice the pick and the closing brace as the policy's tokens; the policy writes the rest
+        if (pick !== null) {
+          const more = ` ${pick} }`;
+          append(s, { kind: "policy", text: more, tokenIds: s.contextIds ? tok!.encode(more) : undefined }, 1);
+          s.t.answerMentions = 1;
+        }
+        if (s.responseTokens >= maxResponse) finish(s, "length");
+        return null;
+      }
       if (r.finishReason === "eos") finish(s, "eos");
       else if (r.finishReason === "length" || s.responseTokens >= maxResponse) finish(s, "length");
       else if (opts.maxSearches !== undefined && s.t.searches >= opts.maxSearches) finish(s, "max_searches");
@@ -301,6 +410,8 @@ function createSteps(opts: RolloutOptions) {
       s.t.timings.searchMs += ms;
       if (hits instanceof Error) return finish(s, "error", `retriever failed: ${hits.message}`);
       (s.t.retrievedIds ??= []).push(hits.map((h) => h.id));
+      if (s.followUpMentions) s.lastNames = [...new Set([...textNames(s.t.question), ...resultNames(hits)])];
+      if (s.answerMentions) s.lastMentions = resultMentions(hits);
       let text = template.formatResult(hits);
       let ids = s.contextIds ? tok!.encode(text) : undefined;
       const room = maxResponse - s.responseTokens;

@@ -64,9 +64,13 @@ export const CurriculumConfig = z
       .default(false)
       .describe("train the forced search tag as a policy token (off-policy: then the decision to search again is learned); false: tool text, never trained on"),
     forcedFollowUpQuery: z
-      .enum(["policy", "gold"])
+      .enum(["policy", "gold", "mention", "gold-mention"])
       .default("policy")
-      .describe("who writes the follow-up queries (2nd search on) of held rollouts: the policy (default), or the environment with the gold chain's next entity name where the question does not name it (metadata.chainNames; tool text, never trained on) — at a forced search or a search tag the policy wrote itself — so held rollouts see the passages that answer and learn the answer step; free rollouts and evaluation never get it"),
+      .describe("who writes the follow-up queries (2nd search on) of held rollouts: the policy (default), or the environment with the gold chain's next entity name where the question does not name it (metadata.chainNames; tool text, never trained on) — at a forced search or a search tag the policy wrote itself — so held rollouts see the passages that answer and learn the answer step; free rollouts and evaluation never get it; `mention`: the environment picks each follow-up query uniformly at random among the names of the last result not yet searched and splices it as the policy's tokens (trained, off-policy: an exploration scaffold that says nothing about which name is right, the rewards do); `gold-mention`: the first half of the held rollouts get gold queries, the other half mention picks"),
+    forcedFollowUpAnswer: z
+      .enum(["policy", "mention"])
+      .default("policy")
+      .describe("who writes the answer of held rollouts: the policy (default), or `mention`: when the policy has written `\\boxed{` after its searches, the environment picks the answer uniformly at random among the names and numbers of the last result and splices it as the policy's tokens (trained, off-policy: an exploration scaffold for the answer step, every candidate equally likely; the rewards say which one answers); free rollouts and evaluation never get it"),
     forcedFollowUpFrom: z.number().int().min(0).default(0).describe("step at which forced follow-up searches start (e.g. when multi-hop questions enter the curriculum)"),
     forcedFollowUpAnnealSteps: z.number().int().min(1).default(100).describe("forcedFollowUpProb falls linearly to 0 over this many steps after forcedFollowUpFrom"),
     hops: z.array(HopStage).default([]).describe("hop curriculum, e.g. [{untilStep: 40, maxHops: 1}]: 1-hop questions first; [] = all questions from the start"),

@@ -71,6 +71,10 @@ export interface StepMetrics {
   forced_searches_mean: number;
   /** Searches whose query the environment wrote (curriculum.forcedFollowUpQuery: "gold"), per rollout. */
   hinted_searches_mean: number;
+  /** Searches whose query the environment picked among the last result's names (forcedFollowUpQuery: "mention"). */
+  mention_searches_mean: number;
+  /** Share of rollouts whose answer the environment picked among the last result's names (forcedFollowUpAnswer). */
+  answer_mention_rate: number;
   max_hops: number | null;
   /** Weight of the retrieval-bonus scaffold this step (0 = off). */
   retrieval_bonus: number;
@@ -118,7 +122,7 @@ export function stepSeed(seed: number, step: number): number {
  * A training question as the rollout loop sees it (`id` unique within the step even when a question repeats). Held to
  * a forced follow-up (`followUp`): the first round(share × G) samples must search once per hop, and with
  * `forcedFollowUpQuery: "gold"` the environment writes their follow-up queries (2nd search on) from the gold chain
- * where the question does not name the entity.
+ * where the question does not name the entity; with "mention" it picks them at random among the last result's names.
  */
 export function rolloutExampleOf(e: TrainExample, id: string, followUp: boolean, cfg: Pick<TrainConfig, "curriculum">, G: number): RolloutExample {
   return {
@@ -126,8 +130,17 @@ export function rolloutExampleOf(e: TrainExample, id: string, followUp: boolean,
     question: e.question,
     goldenAnswers: e.goldenAnswers,
     ...(followUp ? { minSearches: e.hops ?? 1, minSearchesSamples: Math.max(1, Math.round(cfg.curriculum.forcedFollowUpShare * G)) } : {}),
-    ...(followUp && cfg.curriculum.forcedFollowUpQuery === "gold" ? goldFollowUps(e) : {}),
+    ...(followUp ? followUpQueries(e, cfg.curriculum.forcedFollowUpQuery, Math.max(1, Math.round(cfg.curriculum.forcedFollowUpShare * G))) : {}),
+    ...(followUp && cfg.curriculum.forcedFollowUpAnswer === "mention" ? { answerMentions: true } : {}),
   };
+}
+
+/** Who writes a held rollout's follow-up queries (curriculum.forcedFollowUpQuery); `held` samples are held. */
+function followUpQueries(e: TrainExample, mode: TrainConfig["curriculum"]["forcedFollowUpQuery"], held: number): Partial<RolloutExample> {
+  if (mode === "gold") return goldFollowUps(e);
+  if (mode === "mention") return { followUpMentions: true };
+  if (mode === "gold-mention") return { ...goldFollowUps(e), forcedQueriesSamples: Math.ceil(held / 2), followUpMentions: true };
+  return {};
 }
 
 /** The gold follow-up queries: the chain's entities after the first that the question does not name (a comparison's
@@ -245,6 +258,8 @@ export function createTrainer(cfg: TrainConfig, deps: TrainerDeps): Trainer {
       forced_follow_up_prob: followUpProb,
       forced_searches_mean: mean(trajectories.map((t) => t.forcedSearches ?? 0)),
       hinted_searches_mean: mean(trajectories.map((t) => t.hintedSearches ?? 0)),
+      mention_searches_mean: mean(trajectories.map((t) => t.mentionSearches ?? 0)),
+      answer_mention_rate: mean(trajectories.map((t) => t.answerMentions ?? 0)),
       retrieval_bonus: bonusWeight,
       gold_recall_mean: recalls.length ? mean(recalls) : null,
       max_hops: maxHopsAt(cfg.curriculum, s),
