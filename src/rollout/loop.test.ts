@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, test } from "vitest";
-import { resultMentions, resultNames, runRollouts, streamRollouts, textNames } from "./loop.js";
+import { runRollouts, streamRollouts } from "./loop.js";
 import { createOpenAIBackend } from "./backends/openai.js";
 import { createCharTokenizer, createMapRetriever, startScriptedServer, type ScriptedServer, type StopMode } from "./testing.js";
 import { RESEARCH_BASE_PROMPT } from "./prompts.js";
@@ -385,16 +385,5 @@ describe.each(["async", "rounds"] as const)("rollout loop over an OpenAI-compati
       expect(t.answerMentions).toBeUndefined();
       expect(t.response).toContain("\\boxed{ Acme } \\] </answer>");
     }
-  });
-});
-
-describe("resultNames", () => {
-  test("titles and runs of capitalised words, not a lone sentence-initial word, numbers or duplicates", () => {
-    const p = hit("x", '"Tremhou Konmil"\nTremhou Konmil was born in Riagu Vale in 1931. By profession Konmil is a banker. She married Demgro Zeinou, of Jamso Industries.');
-    expect(resultNames([p, hit("y", '"Riagu Vale"\nRiagu Vale is in Upper Gandmol.')])).toEqual(["Tremhou Konmil", "Riagu Vale", "Konmil", "Demgro Zeinou", "Jamso Industries", "Upper Gandmol"]);
-    expect(resultNames([hit("z", "no title here, just text.")])).toEqual([]);
-    expect(textNames("Who was born first, Ann Lee or Bob Smith?")).toEqual(["Ann Lee", "Bob Smith"]);
-    expect(textNames("Which company employs the person who directed The Bitter Crown?")).toEqual(["The Bitter Crown"]);
-    expect(resultMentions([hit("n", '"Acme 2"\nAcme 2 was founded in 1901 by Bob Smith; it has 3.5 floors.')])).toEqual(["Acme 2", "Bob Smith", "2", "1901", "3.5"]);
   });
 });

@@ -8,6 +8,7 @@ import { decodeAfter, encodePrompt } from "../model/generate.js";
 import type { GenerationRequest, GenerationResult } from "../model/generation.js";
 import type { FinishReason, PolicyBackend, Segment, Trajectory } from "./types.js";
 import { buildPrompt, extractQuery, getTemplate, type ChatMessage, type PromptTemplate } from "./prompts.js";
+import { resultMentions, resultNames, textNames } from "./names.js";
 
 export interface RolloutExample {
   id: string;
@@ -35,8 +36,9 @@ export interface RolloutExample {
   /**
    * An exploration scaffold for held samples (never used at evaluation): at a search after the first that has no
    * forced query, the environment picks the query uniformly at random among the names of the question and of the last
-   * result not yet searched (`textNames`, `resultNames`) and splices it with the closing tag as the policy's tokens (loss mask 1, no sampler
-   * log-prob): the group's rewards then say which name was worth following, and the policy is trained on it, off-policy.
+   * result not yet searched (`textNames`, `resultNames`) and splices it with the closing tag as the policy's tokens
+   * (loss mask 1, no sampler log-prob): the group's rewards then say which name was worth following, and the policy is
+   * trained on it, off-policy.
    * The pick carries no information about the right name: every candidate is equally likely.
    */
   followUpMentions?: boolean;
@@ -52,51 +54,6 @@ export interface RolloutExample {
 
 /** The stop string after which an answerMentions pick is spliced. */
 export const BOXED_OPEN = "\\boxed{";
-
-/**
- * The names in a text: every run of capitalised words, except a single capitalised word that starts a sentence ("He",
- * "Born", "Who"), in order. Numbers are not names.
- */
-export function textNames(text: string): string[] {
-  const names: string[] = [];
-  let run: string[] = [];
-  let runAtStart = false;
-  let sentenceStart = true;
-  const close = () => {
-    if (run.length > 1 || (run.length === 1 && !runAtStart)) names.push(run.join(" "));
-    run = [];
-  };
-  for (const raw of text.split(/\s+/).filter(Boolean)) {
-    const w = raw.replace(/^[("'“]+|[)"'”.,;:!?]+$/g, "");
-    if (/^[A-Z][\w'-]*$/u.test(w)) {
-      if (!run.length) runAtStart = sentenceStart;
-      run.push(w);
-    } else close();
-    if (w !== raw.replace(/^[("'“]+/, "")) close(); // punctuation after the word ends the run
-    sentenceStart = /[.!?]["')”]*$/.test(raw);
-  }
-  close();
-  return names;
-}
-
-/** The names in retrieved passages, the candidates of RolloutExample.followUpMentions: each title, then `textNames` of
- * its text, deduplicated. */
-export function resultNames(hits: SearchHit[]): string[] {
-  const names: string[] = [];
-  for (const h of hits) {
-    const nl = h.contents.indexOf("\n");
-    const title = nl >= 0 ? h.contents.slice(0, nl).replace(/^"|"$/g, "").trim() : "";
-    if (title) names.push(title);
-    names.push(...textNames(nl >= 0 ? h.contents.slice(nl + 1) : h.contents));
-  }
-  return [...new Set(names)];
-}
-
-/** The candidates of RolloutExample.answerMentions: `resultNames` and every number of the passages' text. */
-export function resultMentions(hits: SearchHit[]): string[] {
-  const numbers = hits.flatMap((h) => h.contents.slice(Math.max(0, h.contents.indexOf("\n"))).match(/\b\d+(?:\.\d+)?\b/g) ?? []);
-  return [...new Set([...resultNames(hits), ...numbers])];
-}
 
 export interface RolloutOptions {
   backend: PolicyBackend;
@@ -273,8 +230,8 @@ function createSteps(opts: RolloutOptions) {
   };
   /**
    * The query the environment writes at the rollout's next search, if any: a forced query (tool text), else with
-   * followUpMentions after the first search a uniformly random name of the question or the last result not yet in a query (the policy's
-   * tokens, trained). The pick is seeded by (run seed, rollout id, search index), so it is the same however often asked.
+   * followUpMentions after the first search a uniformly random name of the question or the last result not yet in a
+   * query (the policy's tokens, trained). The pick is seeded by (run seed, rollout id, search index), so it is the same however often asked.
    */
   const hintFor = (s: RolloutState): { query: string; trained: boolean } | null => {
     if (opts.maxSearches !== undefined && s.t.searches >= opts.maxSearches) return null;

@@ -1,0 +1,50 @@
+/**
+ * @module rollout/names — the candidates of the exploration scaffolds (RolloutExample.followUpMentions,
+ * answerMentions): names and numbers found in a question or in retrieved passages, by surface form only.
+ */
+import type { SearchHit } from "../retrieval/types.js";
+
+/**
+ * The names in a text: every run of capitalised words, except a single capitalised word that starts a sentence ("He",
+ * "Born", "Who"), in order. Numbers are not names.
+ */
+export function textNames(text: string): string[] {
+  const names: string[] = [];
+  let run: string[] = [];
+  let runAtStart = false;
+  let sentenceStart = true;
+  const close = () => {
+    if (run.length > 1 || (run.length === 1 && !runAtStart)) names.push(run.join(" "));
+    run = [];
+  };
+  for (const raw of text.split(/\s+/).filter(Boolean)) {
+    const w = raw.replace(/^[("'“]+|[)"'”.,;:!?]+$/g, "");
+    if (/^[A-Z][\w'-]*$/u.test(w)) {
+      if (!run.length) runAtStart = sentenceStart;
+      run.push(w);
+    } else close();
+    if (w !== raw.replace(/^[("'“]+/, "")) close(); // punctuation after the word ends the run
+    sentenceStart = /[.!?]["')”]*$/.test(raw);
+  }
+  close();
+  return names;
+}
+
+/** The names in retrieved passages, the candidates of RolloutExample.followUpMentions: each title, then `textNames` of
+ * its text, deduplicated. */
+export function resultNames(hits: SearchHit[]): string[] {
+  const names: string[] = [];
+  for (const h of hits) {
+    const nl = h.contents.indexOf("\n");
+    const title = nl >= 0 ? h.contents.slice(0, nl).replace(/^"|"$/g, "").trim() : "";
+    if (title) names.push(title);
+    names.push(...textNames(nl >= 0 ? h.contents.slice(nl + 1) : h.contents));
+  }
+  return [...new Set(names)];
+}
+
+/** The candidates of RolloutExample.answerMentions: `resultNames` and every number of the passages' text. */
+export function resultMentions(hits: SearchHit[]): string[] {
+  const numbers = hits.flatMap((h) => h.contents.slice(Math.max(0, h.contents.indexOf("\n"))).match(/\b\d+(?:\.\d+)?\b/g) ?? []);
+  return [...new Set([...resultNames(hits), ...numbers])];
+}
