@@ -38,8 +38,7 @@ export interface RolloutExample {
    * forced query, the environment picks the query uniformly at random among the names of the question and of the last
    * result not yet searched (`textNames`, `resultNames`) and splices it with the closing tag as the policy's tokens
    * (loss mask 1, no sampler log-prob): the group's rewards then say which name was worth following, and the policy is
-   * trained on it, off-policy.
-   * The pick carries no information about the right name: every candidate is equally likely.
+   * trained on it, off-policy. The pick carries no information about the right name: every candidate is equally likely.
    */
   followUpMentions?: boolean;
   /**
@@ -231,7 +230,8 @@ function createSteps(opts: RolloutOptions) {
   /**
    * The query the environment writes at the rollout's next search, if any: a forced query (tool text), else with
    * followUpMentions after the first search a uniformly random name of the question or the last result not yet in a
-   * query (the policy's tokens, trained). The pick is seeded by (run seed, rollout id, search index), so it is the same however often asked.
+   * query (the policy's tokens, trained). The pick is seeded by (run seed, rollout id, search index), so it is the
+   * same however often asked.
    */
   const hintFor = (s: RolloutState): { query: string; trained: boolean } | null => {
     if (opts.maxSearches !== undefined && s.t.searches >= opts.maxSearches) return null;

@@ -2,6 +2,7 @@
  * @module rollout/names — the candidates of the exploration scaffolds (RolloutExample.followUpMentions,
  * answerMentions): names and numbers found in a question or in retrieved passages, by surface form only.
  */
+import { parseContents } from "../retrieval/corpus.js";
 import type { SearchHit } from "../retrieval/types.js";
 
 /**
@@ -30,21 +31,20 @@ export function textNames(text: string): string[] {
   return names;
 }
 
+/** A passage's title and text (`parseContents`); a passage without a title line is all text. */
+const passageParts = (contents: string) => (contents.includes("\n") ? parseContents(contents) : { title: "", text: contents });
+
 /** The names in retrieved passages, the candidates of RolloutExample.followUpMentions: each title, then `textNames` of
  * its text, deduplicated. */
 export function resultNames(hits: SearchHit[]): string[] {
-  const names: string[] = [];
-  for (const h of hits) {
-    const nl = h.contents.indexOf("\n");
-    const title = nl >= 0 ? h.contents.slice(0, nl).replace(/^"|"$/g, "").trim() : "";
-    if (title) names.push(title);
-    names.push(...textNames(nl >= 0 ? h.contents.slice(nl + 1) : h.contents));
-  }
-  return [...new Set(names)];
+  return [...new Set(hits.flatMap((h) => {
+    const { title, text } = passageParts(h.contents);
+    return [...(title ? [title] : []), ...textNames(text)];
+  }))];
 }
 
 /** The candidates of RolloutExample.answerMentions: `resultNames` and every number of the passages' text. */
 export function resultMentions(hits: SearchHit[]): string[] {
-  const numbers = hits.flatMap((h) => h.contents.slice(Math.max(0, h.contents.indexOf("\n"))).match(/\b\d+(?:\.\d+)?\b/g) ?? []);
+  const numbers = hits.flatMap((h) => passageParts(h.contents).text.match(/\b\d+(?:\.\d+)?\b/g) ?? []);
   return [...new Set([...resultNames(hits), ...numbers])];
 }

@@ -56,8 +56,8 @@ export interface Trajectory {
   /** Searches whose query the environment wrote (RolloutExample.forcedQueries), after a forced search tag or the
    * policy's own; absent when none. */
   hintedSearches?: number;
-  /** Searches whose query the environment picked at random among the last result's names and spliced as the policy's
-   * tokens (RolloutExample.followUpMentions); absent when none. */
+  /** Searches whose query the environment picked at random among the question's and the last result's names and
+   * spliced as the policy's tokens (RolloutExample.followUpMentions); absent when none. */
   mentionSearches?: number;
   /** 1 when the environment picked the answer among the last result's names and numbers and spliced it as the
    * policy's tokens (RolloutExample.answerMentions); absent otherwise. */

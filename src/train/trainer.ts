@@ -71,7 +71,8 @@ export interface StepMetrics {
   forced_searches_mean: number;
   /** Searches whose query the environment wrote (curriculum.forcedFollowUpQuery: "gold"), per rollout. */
   hinted_searches_mean: number;
-  /** Searches whose query the environment picked among the last result's names (forcedFollowUpQuery: "mention"). */
+  /** Searches whose query the environment picked among the question's and the last result's names, per rollout
+   *  (forcedFollowUpQuery: "mention"). */
   mention_searches_mean: number;
   /** Share of rollouts whose answer the environment picked among the last result's names (forcedFollowUpAnswer). */
   answer_mention_rate: number;
@@ -122,16 +123,19 @@ export function stepSeed(seed: number, step: number): number {
  * A training question as the rollout loop sees it (`id` unique within the step even when a question repeats). Held to
  * a forced follow-up (`followUp`): the first round(share × G) samples must search once per hop, and with
  * `forcedFollowUpQuery: "gold"` the environment writes their follow-up queries (2nd search on) from the gold chain
- * where the question does not name the entity; with "mention" it picks them at random among the last result's names.
+ * where the question does not name the entity; with "mention" it picks them at random among the names of the question
+ * and of the last result.
  */
 export function rolloutExampleOf(e: TrainExample, id: string, followUp: boolean, cfg: Pick<TrainConfig, "curriculum">, G: number): RolloutExample {
+  const base = { id, question: e.question, goldenAnswers: e.goldenAnswers };
+  if (!followUp) return base;
+  const held = Math.max(1, Math.round(cfg.curriculum.forcedFollowUpShare * G));
   return {
-    id,
-    question: e.question,
-    goldenAnswers: e.goldenAnswers,
-    ...(followUp ? { minSearches: e.hops ?? 1, minSearchesSamples: Math.max(1, Math.round(cfg.curriculum.forcedFollowUpShare * G)) } : {}),
-    ...(followUp ? followUpQueries(e, cfg.curriculum.forcedFollowUpQuery, Math.max(1, Math.round(cfg.curriculum.forcedFollowUpShare * G))) : {}),
-    ...(followUp && cfg.curriculum.forcedFollowUpAnswer === "mention" ? { answerMentions: true } : {}),
+    ...base,
+    minSearches: e.hops ?? 1,
+    minSearchesSamples: held,
+    ...followUpQueries(e, cfg.curriculum.forcedFollowUpQuery, held),
+    ...(cfg.curriculum.forcedFollowUpAnswer === "mention" ? { answerMentions: true } : {}),
   };
 }
 
