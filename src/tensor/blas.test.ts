@@ -72,6 +72,13 @@ test("OpenBLAS kernel choice from CPU flags: SkylakeX with AVX-512, Haswell with
   }
 });
 
+test("reproducible kernels: Haswell on every AVX2+FMA machine, AVX-512 ones included; nothing pinned without AVX2", async () => {
+  const { reproducibleCoreType } = await import("./openblas.js");
+  expect(reproducibleCoreType(new Set(["sse3", "avx", "avx2", "fma", "avx512f", "avx512bw", "avx512vl", "avx512dq"]))).toBe("Haswell");
+  expect(reproducibleCoreType(new Set(["sse3", "avx", "avx2", "fma"]))).toBe("Haswell");
+  expect(reproducibleCoreType(new Set(["sse3", "avx", "avx2"]))).toBeUndefined();
+});
+
 test("a large matmul on the chosen kernels equals the naive product", () => {
   const rng = createRng(5);
   const a = tf.tensor(Array.from({ length: 67 * 131 }, () => rng.normal()), [67, 131]);

@@ -8,6 +8,7 @@
  * when OPENBLAS_CORETYPE is unset we set it, before the library loads, from the CPU flags the Linux kernel reports
  * (it lists only features it enabled): SkylakeX with AVX-512 F/BW/VL/DQ, Haswell with AVX2 + FMA, else OpenBLAS's
  * own choice. A user's OPENBLAS_CORETYPE always wins; child processes (benchmarks' PyTorch) inherit the same choice.
+ * Runs that must repeat bit for bit across machines (the demo) pin Haswell's kernels instead (`pinReproducibleCoreType`).
  */
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -45,6 +46,27 @@ export function chooseOpenblasCoreType(): string | undefined {
     if (core) process.env.OPENBLAS_CORETYPE = core;
   }
   return process.env.OPENBLAS_CORETYPE;
+}
+
+/**
+ * The kernel set that gives bit-identical numbers on every x86-64 machine with AVX2 and FMA: Haswell's. The SkylakeX
+ * (AVX-512) kernels sum in another order, and GRPO turns a last-bit difference into a different run within a few
+ * dozen steps. Undefined where the CPU lacks AVX2 or FMA.
+ */
+export function reproducibleCoreType(flags: Set<string>): string | undefined {
+  return flags.has("avx2") && flags.has("fma") ? "Haswell" : undefined;
+}
+
+/**
+ * Pin OpenBLAS to `reproducibleCoreType` when OPENBLAS_CORETYPE is unset (Linux x64); costs speed on AVX-512
+ * machines only. Call before OpenBLAS loads (it reads the variable once); returns the value in force.
+ */
+export function pinReproducibleCoreType(): string | undefined {
+  if (process.env.OPENBLAS_CORETYPE === undefined && process.platform === "linux" && process.arch === "x64") {
+    const core = reproducibleCoreType(cpuFlags());
+    if (core) process.env.OPENBLAS_CORETYPE = core;
+  }
+  return chooseOpenblasCoreType();
 }
 
 /** Open OpenBLAS once (null when RESEARCH_BLAS=0, koffi or the library is missing); `core` is the kernel set in use. */

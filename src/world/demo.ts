@@ -12,6 +12,7 @@ import { join, resolve } from "node:path";
 import { z } from "zod";
 import type { Retriever } from "../retrieval/types.js";
 import { UserError } from "../util/errors.js";
+import { openOpenblas, pinReproducibleCoreType } from "../tensor/openblas.js";
 import { writeJsonAtomic } from "../util/fs.js";
 import { buildWorld, worldIsCurrent, worldManifest, writeWorld } from "./build.js";
 import { WorldConfigSchema } from "./config.js";
@@ -39,6 +40,10 @@ export const DemoConfigSchema = z.object({
   maxSearches: z.number().int().min(1).default(3).describe("cap on searches per ReSearch rollout"),
   maxResponseTokens: z.number().int().min(8).default(160).describe("ReSearch response budget at evaluation (the GRPO budget of examples/train-quick.yaml)"),
   concurrency: z.number().int().min(1).default(8).describe("questions evaluated at once (the engine batches them)"),
+  reproducibleKernels: z
+    .boolean()
+    .default(true)
+    .describe("pin OpenBLAS to its Haswell kernels on AVX2 machines (unless OPENBLAS_CORETYPE is set), so the same seeds give the same report on any of them"),
 });
 export type DemoConfig = z.infer<typeof DemoConfigSchema>;
 
@@ -80,6 +85,7 @@ export interface DemoResult {
 export async function runDemo(outDir: string, cfg: DemoConfig): Promise<DemoResult> {
   const dir = resolve(outDir);
   const quick = cfg.quick;
+  if (cfg.reproducibleKernels) pinReproducibleCoreType(); // before OpenBLAS loads (the gates' engine is its first user)
   // 1) world
   const worldCfg = WorldConfigSchema.parse({ seed: cfg.worldSeed });
   const worldDir = join(dir, "world");
@@ -145,7 +151,7 @@ export async function runDemo(outDir: string, cfg: DemoConfig): Promise<DemoResu
       eval: evalReport,
       world: { seed: manifest.seed, passages: manifest.passages, entities: manifest.entities, questions: manifest.questions, sharedNameRate: manifest.sharedNameRate, distinctYears: manifest.distinctYears },
       base_model: { dir: baseDir, params: [...loaded.weights.values()].reduce((a, t) => a + t.data.length, 0) - (loaded.config.tie_word_embeddings && loaded.weights.has("lm_head.weight") ? loaded.weights.get("lm_head.weight")!.data.length : 0), pretrain: pretrainInfo, gates: gates ?? null },
-      config: { demo: cfg, train: trainConfig },
+      config: { demo: cfg, train: trainConfig, openblas: openOpenblas()?.core ?? null }, // OpenBLAS kernel set (null: wasm matmul)
     };
     log(`[6/6] report → ${join(dir, "report.md")}`);
     await writeDemoReport(dir, report, evalOut.research ?? []);
