@@ -29,7 +29,7 @@ export const DemoConfigSchema = z.object({
   worldSeed: z.number().int().default(1).describe("world seed: must be the world the base model was pre-trained on"),
   baseModel: z.string().default("models/world-base").describe("the shipped base model (HF directory)"),
   trainConfig: z.string().default("examples/train-quick.yaml").describe("GRPO config (TrainConfig); model/data/index are set by the demo"),
-  trainSteps: z.number().int().min(0).default(400).describe("GRPO steps of the full demo (quick: quickTrainSteps)"),
+  trainSteps: z.number().int().min(0).default(500).describe("GRPO steps of the full demo (quick: quickTrainSteps)"),
   quickTrainSteps: z.number().int().min(0).default(40).describe("GRPO steps with --quick"),
   testQuestions: z.number().int().min(1).default(300).describe("held-out test questions evaluated (full: all 300 of the world)"),
   quickTestQuestions: z.number().int().min(1).default(60).describe("test questions with --quick"),
