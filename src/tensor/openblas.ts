@@ -38,11 +38,12 @@ function cpuFlags(): Set<string> {
 
 /**
  * Set OPENBLAS_CORETYPE from the CPU flags when it is unset (Linux x64), before OpenBLAS loads in this process or in
- * a child (benchmarks set it before starting PyTorch, so both sides run the same kernels). Returns the value in force.
+ * a child (benchmarks set it before starting PyTorch, so both sides run the same kernels). `choose` maps the flags to
+ * a core type (default: the fastest, `coreTypeForFlags`). Returns the value in force.
  */
-export function chooseOpenblasCoreType(): string | undefined {
+export function chooseOpenblasCoreType(choose: (flags: Set<string>) => string | undefined = coreTypeForFlags): string | undefined {
   if (process.env.OPENBLAS_CORETYPE === undefined && process.platform === "linux" && process.arch === "x64") {
-    const core = coreTypeForFlags(cpuFlags());
+    const core = choose(cpuFlags());
     if (core) process.env.OPENBLAS_CORETYPE = core;
   }
   return process.env.OPENBLAS_CORETYPE;
@@ -51,23 +52,18 @@ export function chooseOpenblasCoreType(): string | undefined {
 /**
  * The kernel set that gives bit-identical numbers on every x86-64 machine with AVX2 and FMA: Haswell's. The SkylakeX
  * (AVX-512) kernels sum in another order, and GRPO turns a last-bit difference into a different run within a few
- * dozen steps. Undefined where the CPU lacks AVX2 or FMA.
+ * dozen steps. Undefined where the CPU lacks AVX2 or FMA (OpenBLAS's own choice then stays, as with
+ * `coreTypeForFlags`).
  */
 export function reproducibleCoreType(flags: Set<string>): string | undefined {
   return flags.has("avx2") && flags.has("fma") ? "Haswell" : undefined;
 }
 
 /**
- * Pin OpenBLAS to `reproducibleCoreType` when OPENBLAS_CORETYPE is unset (Linux x64); costs speed on AVX-512
- * machines only. Call before OpenBLAS loads (it reads the variable once); returns the value in force.
+ * Pin OpenBLAS to `reproducibleCoreType` when OPENBLAS_CORETYPE is unset; costs speed on AVX-512 machines only. Call
+ * before OpenBLAS loads (it reads the variable once); returns the value in force.
  */
-export function pinReproducibleCoreType(): string | undefined {
-  if (process.env.OPENBLAS_CORETYPE === undefined && process.platform === "linux" && process.arch === "x64") {
-    const core = reproducibleCoreType(cpuFlags());
-    if (core) process.env.OPENBLAS_CORETYPE = core;
-  }
-  return chooseOpenblasCoreType();
-}
+export const pinReproducibleCoreType = (): string | undefined => chooseOpenblasCoreType(reproducibleCoreType);
 
 /** Open OpenBLAS once (null when RESEARCH_BLAS=0, koffi or the library is missing); `core` is the kernel set in use. */
 export function openOpenblas(): { lib: OpenblasLib; core: string } | null {

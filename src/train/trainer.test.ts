@@ -183,7 +183,8 @@ describe("trainer", () => {
     expect(rolloutExampleOf(cmp, "x", true, curriculum({ forcedFollowUpQuery: "gold" }), 8).forcedQueries).toBeUndefined();
     const three = { ...e, question: "Who founded the employer of the spouse of Ann?", hops: 3, chainNames: ["Ann", "Bob", "Acme"] };
     expect(rolloutExampleOf(three, "x", true, curriculum({ forcedFollowUpQuery: "gold" }), 8).forcedQueries).toEqual([null, "Bob", "Acme"]);
-    // mention: random names of the last result for every held sample; gold-mention: gold for the first half of the held
+    // mention: random names of the question and the last result for every held sample; gold-mention: gold for the
+    // first half of the held
     expect(rolloutExampleOf(e, "x", true, curriculum({ forcedFollowUpQuery: "mention" }), 8)).toMatchObject({ followUpMentions: true, minSearchesSamples: 4 });
     expect(rolloutExampleOf(e, "x", true, curriculum({ forcedFollowUpQuery: "mention" }), 8).forcedQueries).toBeUndefined();
     expect(rolloutExampleOf(e, "x", true, curriculum({ forcedFollowUpQuery: "gold-mention" }), 8)).toMatchObject({ followUpMentions: true, forcedQueries: [null, "Bob"], forcedQueriesSamples: 2 });
