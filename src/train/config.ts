@@ -110,6 +110,10 @@ export const TrainConfig = z
     entropyCoef: z.number().min(0).default(0.001).describe("entropy bonus weight (ReSearch: 0.001)"),
     lossAgg: z.enum(["token-mean", "seq-mean-token-sum", "seq-mean-token-mean"]).default("token-mean").describe("loss aggregation (ReSearch/verl: token-mean over the mini-batch)"),
     advEps: z.number().positive().default(1e-6).describe("ε in (r − mean)/(std + ε) (GRPO)"),
+    skipZeroAdvantage: z
+      .boolean()
+      .default(false)
+      .describe("leave rollouts whose advantage is 0 (groups with one reward) out of the forward/backward: their policy-gradient term is 0 and the loss normalizer still counts their tokens, so only their entropy bonus and KL terms are dropped; saves the compute of those rows (often half the batch)"),
 
     epochs: z.number().positive().default(2).describe("passes over the training questions when maxSteps is null (paper: 2)"),
     maxSteps: z.number().int().positive().nullable().default(null).describe("stop after this many steps (null: epochs × questions / promptsPerStep)"),

@@ -53,6 +53,8 @@ export interface StepMetrics {
   search_rate: number;
   response_tokens_mean: number;
   trained_tokens: number;
+  /** Rollouts left out of the backward because their advantage was 0 (skipZeroAdvantage; else 0). */
+  skipped_rows: number;
   loss: number;
   pg_loss: number;
   kl: number;
@@ -249,6 +251,7 @@ export function createTrainer(cfg: TrainConfig, deps: TrainerDeps): Trainer {
       search_rate: mean(trajectories.map((t) => (t.searches > 0 ? 1 : 0))),
       response_tokens_mean: mean(trajectories.map((t) => t.responseIds?.length ?? 0)),
       trained_tokens: trainedTokens,
+      skipped_rows: plan.skippedRows,
       loss: stats.loss,
       pg_loss: stats.pg,
       kl: stats.kl,

@@ -9,7 +9,7 @@ import type { TrainableModel } from "../model/trainable.js";
 import { clipByGlobalNorm, computeGrads, type AdamW } from "../model/optim.js";
 import type { TrainConfig } from "./config.js";
 import { grpoLoss, type LossAggMode } from "./grpo.js";
-import { buildTrainBatch, microBatches, type TrainBatch, type TrainSequence } from "./batch.js";
+import { buildTrainBatch, microBatches, responseLossMask, type TrainBatch, type TrainSequence } from "./batch.js";
 
 /** One rollout to train on: its tokens and loss mask, its advantage, and the sampler's log-probs when known. */
 export interface UpdateRow {
@@ -29,9 +29,23 @@ interface MicroBatch {
   refLogp?: tf.Tensor2D; // (B, L−1) π_ref, only when klCoef > 0
 }
 
+/** One optimizer update: its micro-batches and the loss denominators of all its rows (skipped ones included). */
+interface MiniBatch {
+  parts: MicroBatch[];
+  /** aggregateLoss denominator over every row of the mini-batch (see normalizerOf). */
+  normalizer: number;
+  /** Trained tokens of every row of the mini-batch, for the token-mean statistics. */
+  tokenNormalizer: number;
+  /** The same two over the rows actually run (differ only with skipZeroAdvantage). */
+  keptNormalizer: number;
+}
+
 export interface UpdatePlan {
-  minis: MicroBatch[][];
+  minis: MiniBatch[];
+  /** Tokens the backward trained on (the rows run). */
   trainedTokens: number;
+  /** Rows left out because their advantage is 0 (skipZeroAdvantage). */
+  skippedRows: number;
   dispose(): void;
 }
 
@@ -44,9 +58,9 @@ export interface UpdateResult {
 }
 
 /** Denominator making micro-batch losses add up to the mini-batch loss (see grpo.aggregateLoss). */
-function normalizerOf(mode: LossAggMode, batches: { B: number; trainTokens: number }[]): number {
-  if (mode === "token-mean") return Math.max(1, batches.reduce((a, b) => a + b.trainTokens, 0));
-  return batches.reduce((a, b) => a + b.B, 0);
+function normalizerOf(mode: LossAggMode, rowTokens: number[]): number {
+  if (mode === "token-mean") return Math.max(1, rowTokens.reduce((a, b) => a + b, 0));
+  return rowTokens.length;
 }
 
 /** 4) Mini-/micro-batch layout and the log-probs needed before any update. */
@@ -56,10 +70,17 @@ export function planUpdate(rows: UpdateRow[], cfg: TrainConfig, deps: { policy: 
   // Micro-batches of the first mini-batch are updated before any optimizer step, so π_old = π_θ there: their old
   // log-probs are taken from the update's own forward (as constants), saving a forward pass. Later mini-batches
   // (updatesPerStep > 1) need the pre-update values, computed here.
-  const minis = microBatches(rows.length, miniSize).map((idx, m) => {
+  const tokensOf = (r: number) => responseLossMask(rows[r].seq, deps.eosId).reduce((a, b) => a + b, 0);
+  let skippedRows = 0;
+  const minis = microBatches(rows.length, miniSize).map((idx, m): MiniBatch => {
+    // A row whose advantage is 0 adds nothing to the policy gradient; with skipZeroAdvantage it is not run, but its
+    // tokens still count in the denominators, so the other rows' gradient is the same as with it.
+    const allTokens = idx.map(tokensOf);
+    const kept = cfg.skipZeroAdvantage ? idx.filter((r) => rows[r].adv !== 0) : idx;
+    skippedRows += idx.length - kept.length;
     // within a mini-batch, micro-batches take rows of similar length (longest first): less padding, same loss
-    const byLength = [...idx].sort((a, b) => lengthOf(b) - lengthOf(a) || a - b);
-    return microBatches(byLength.length, cfg.microBatchSize).map((mb): MicroBatch => {
+    const byLength = [...kept].sort((a, b) => lengthOf(b) - lengthOf(a) || a - b);
+    const parts = microBatches(byLength.length, cfg.microBatchSize).map((mb): MicroBatch => {
       const rowIdx = mb.map((k) => byLength[k]);
       const batch = buildTrainBatch(rowIdx.map((r) => rows[r].seq), deps.eosId);
       const ids = Int32Array.from(batch.tokens.flat());
@@ -67,12 +88,20 @@ export function planUpdate(rows: UpdateRow[], cfg: TrainConfig, deps: { policy: 
       const lp = (model: TrainableModel) => tf.tidy(() => model.tokenLogprobs({ inputIds: ids, B: batch.B, T: batch.L, attentionMask: mask }).logprobs);
       return { idx: rowIdx, batch, ids, mask, oldLogp: m > 0 ? lp(deps.policy) : undefined, refLogp: deps.reference ? lp(deps.reference) : undefined };
     });
+    return {
+      parts,
+      normalizer: normalizerOf(cfg.lossAgg, allTokens),
+      tokenNormalizer: normalizerOf("token-mean", allTokens),
+      keptNormalizer: normalizerOf(cfg.lossAgg, parts.flatMap((p) => p.idx.map((r) => allTokens[idx.indexOf(r)]))),
+    };
   });
+  const parts = minis.flatMap((m) => m.parts);
   return {
     minis,
-    trainedTokens: minis.flat().reduce((a, m) => a + m.batch.trainTokens, 0),
+    trainedTokens: parts.reduce((a, m) => a + m.batch.trainTokens, 0),
+    skippedRows,
     dispose: () => {
-      for (const m of minis.flat()) tf.dispose([m.oldLogp, m.refLogp].filter((t): t is tf.Tensor2D => t !== undefined));
+      for (const m of parts) tf.dispose([m.oldLogp, m.refLogp].filter((t): t is tf.Tensor2D => t !== undefined));
     },
   };
 }
@@ -98,9 +127,8 @@ export function runUpdate(plan: UpdatePlan, rows: UpdateRow[], cfg: TrainConfig,
         }
     });
   };
-  for (const parts of plan.minis) {
-    const normalizer = normalizerOf(cfg.lossAgg, parts.map((p) => p.batch));
-    const tokenNormalizer = normalizerOf("token-mean", parts.map((p) => p.batch));
+  for (const { parts, normalizer, tokenNormalizer, keptNormalizer } of plan.minis) {
+    if (parts.length === 0) continue; // every row skipped (one reward per group): no gradient, no update
     const tb = now();
     const part = { loss: 0, pg: 0, kl: 0, ent: 0, clip: 0, akl: 0 };
     const lossFns = parts.map((p) => () => {
@@ -124,6 +152,9 @@ export function runUpdate(plan: UpdatePlan, rows: UpdateRow[], cfg: TrainConfig,
     const g = computeGrads(deps.policy.params, lossFns); // summed over micro-batches
     res.backwardMs += now() - tb;
     const to = now();
+    // entropy and KL are reported as means over the rows run (the loss divides them by every row's count)
+    part.ent *= normalizer / keptNormalizer;
+    part.kl *= normalizer / keptNormalizer;
     for (const key of Object.keys(part) as (keyof typeof part)[]) res.stats[key] += part[key] / nMinis;
     res.stats.gnorm += g.gradNorm / nMinis;
     if (!g.finite) {
