@@ -97,6 +97,9 @@ export const TrainConfig = z
 
     lr: z.number().positive().default(3e-4).describe("AdamW learning rate, constant (paper: 1e-6 for 7B/32B; tiny models need far more)"),
     warmupSteps: z.number().int().min(0).default(0).describe("linear warm-up steps before the constant lr (paper: 0)"),
+    lrDecayFrom: z.number().int().min(0).nullable().default(null).describe("step at which the lr starts to fall linearly to lr × lrDecayTo over lrDecaySteps steps, then stays there (null: constant lr, as in the paper)"),
+    lrDecaySteps: z.number().int().min(1).default(100).describe("length of the lr decay (lrDecayFrom)"),
+    lrDecayTo: z.number().min(0).max(1).default(0.1).describe("final lr as a share of lr (lrDecayFrom)"),
     weightDecay: z.number().min(0).default(0.01).describe("AdamW decoupled weight decay (verl default 0.01)"),
     beta1: z.number().min(0).lt(1).default(0.9).describe("AdamW β1"),
     beta2: z.number().min(0).lt(1).default(0.999).describe("AdamW β2"),
@@ -196,8 +199,14 @@ export function readConfigFile(path: string): Record<string, unknown> {
   return value as Record<string, unknown>;
 }
 
-/** Learning rate at a step (0-based): linear warm-up, then constant (ReSearch uses a constant lr). */
-export function lrAt(c: Pick<TrainConfig, "lr" | "warmupSteps">, step: number): number {
-  if (c.warmupSteps <= 0) return c.lr;
-  return c.lr * Math.min(1, (step + 1) / c.warmupSteps);
+/**
+ * Learning rate at a step (0-based): linear warm-up, then constant (ReSearch uses a constant lr), and when
+ * lrDecayFrom is set a linear fall from that step to lr × lrDecayTo over lrDecaySteps steps.
+ */
+export function lrAt(c: Pick<TrainConfig, "lr" | "warmupSteps"> & Partial<Pick<TrainConfig, "lrDecayFrom" | "lrDecaySteps" | "lrDecayTo">>, step: number): number {
+  const warm = c.warmupSteps <= 0 ? 1 : Math.min(1, (step + 1) / c.warmupSteps);
+  const from = c.lrDecayFrom ?? null;
+  if (from === null || step < from) return c.lr * warm;
+  const done = Math.min(1, (step - from) / (c.lrDecaySteps ?? 100));
+  return c.lr * warm * (1 - (1 - (c.lrDecayTo ?? 0.1)) * done);
 }
