@@ -41,7 +41,7 @@ function update(over: Partial<TrainConfig>) {
   const plan = planUpdate(rows, cfg, { policy, eosId: EOS });
   const res = runUpdate(plan, rows, cfg, { policy, optimizer }, 1e-2);
   plan.dispose();
-  const weights = [...policy.params.values()].map((v) => v.dataSync().slice());
+  const weights = [...policy.params.values()].map((v) => (v.dataSync() as Float32Array).slice());
   policy.dispose();
   return { weights, res, trainedTokens: plan.trainedTokens, skippedRows: plan.skippedRows };
 }
@@ -77,7 +77,7 @@ describe("skipZeroAdvantage", () => {
   it("makes no update when every advantage is 0", () => {
     const cfg = TrainConfig.parse({ model: "m", data: "d", index: "i", skipZeroAdvantage: true });
     const policy = createTrainableModel(config, initWeights(config, 3, 0.3));
-    const before = [...policy.params.values()].map((v) => v.dataSync().slice());
+    const before = [...policy.params.values()].map((v) => (v.dataSync() as Float32Array).slice());
     const optimizer = createAdamW(policy.params);
     const zero = rows.map((r) => ({ ...r, adv: 0 }));
     const plan = planUpdate(zero, cfg, { policy, eosId: EOS });
@@ -86,7 +86,7 @@ describe("skipZeroAdvantage", () => {
     const res = runUpdate(plan, zero, cfg, { policy, optimizer }, 1e-2);
     expect(res.skipReason).toBeUndefined();
     expect(optimizer.stepCount).toBe(0);
-    expect(maxDiff([...policy.params.values()].map((v) => v.dataSync().slice()), before)).toBe(0);
+    expect(maxDiff([...policy.params.values()].map((v) => (v.dataSync() as Float32Array).slice()), before)).toBe(0);
     policy.dispose();
     tf.disposeVariables();
   });
