@@ -41,8 +41,9 @@ describe("train config", () => {
     expect(() => readConfigFile(join(dir, "nope.yaml"))).toThrow(/not found/);
   });
   it("warms the learning rate up linearly, then holds it", () => {
-    expect(lrAt({ lr: 1, warmupSteps: 0 }, 5)).toBe(1);
-    expect([0, 1, 3, 9].map((s) => lrAt({ lr: 1, warmupSteps: 4 }, s))).toEqual([0.25, 0.5, 1, 1]);
+    const constant = { lrDecayFrom: null, lrDecaySteps: 100, lrDecayTo: 0.1 };
+    expect(lrAt({ lr: 1, warmupSteps: 0, ...constant }, 5)).toBe(1);
+    expect([0, 1, 3, 9].map((s) => lrAt({ lr: 1, warmupSteps: 4, ...constant }, s))).toEqual([0.25, 0.5, 1, 1]);
     const decay = { lr: 2, warmupSteps: 0, lrDecayFrom: 10, lrDecaySteps: 4, lrDecayTo: 0.25 };
     expect([0, 9, 10, 11, 12, 14, 100].map((s) => lrAt(decay, s))).toEqual([2, 2, 2, 1.625, 1.25, 0.5, 0.5]);
   });

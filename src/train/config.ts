@@ -203,10 +203,9 @@ export function readConfigFile(path: string): Record<string, unknown> {
  * Learning rate at a step (0-based): linear warm-up, then constant (ReSearch uses a constant lr), and when
  * lrDecayFrom is set a linear fall from that step to lr × lrDecayTo over lrDecaySteps steps.
  */
-export function lrAt(c: Pick<TrainConfig, "lr" | "warmupSteps"> & Partial<Pick<TrainConfig, "lrDecayFrom" | "lrDecaySteps" | "lrDecayTo">>, step: number): number {
+export function lrAt(c: Pick<TrainConfig, "lr" | "warmupSteps" | "lrDecayFrom" | "lrDecaySteps" | "lrDecayTo">, step: number): number {
   const warm = c.warmupSteps <= 0 ? 1 : Math.min(1, (step + 1) / c.warmupSteps);
-  const from = c.lrDecayFrom ?? null;
-  if (from === null || step < from) return c.lr * warm;
-  const done = Math.min(1, (step - from) / (c.lrDecaySteps ?? 100));
-  return c.lr * warm * (1 - (1 - (c.lrDecayTo ?? 0.1)) * done);
+  if (c.lrDecayFrom === null || step < c.lrDecayFrom) return c.lr * warm;
+  const done = Math.min(1, (step - c.lrDecayFrom) / c.lrDecaySteps);
+  return c.lr * warm * (1 - (1 - c.lrDecayTo) * done);
 }

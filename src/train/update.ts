@@ -36,7 +36,7 @@ interface MiniBatch {
   normalizer: number;
   /** Trained tokens of every row of the mini-batch, for the token-mean statistics. */
   tokenNormalizer: number;
-  /** The same two over the rows actually run (differ only with skipZeroAdvantage). */
+  /** `normalizer` over the rows actually run (differs only with skipZeroAdvantage). */
   keptNormalizer: number;
 }
 
@@ -70,7 +70,8 @@ export function planUpdate(rows: UpdateRow[], cfg: TrainConfig, deps: { policy: 
   // Micro-batches of the first mini-batch are updated before any optimizer step, so π_old = π_θ there: their old
   // log-probs are taken from the update's own forward (as constants), saving a forward pass. Later mini-batches
   // (updatesPerStep > 1) need the pre-update values, computed here.
-  const tokensOf = (r: number) => responseLossMask(rows[r].seq, deps.eosId).reduce((a, b) => a + b, 0);
+  const rowTokens = rows.map((r) => responseLossMask(r.seq, deps.eosId).reduce((a, b) => a + b, 0)); // trained tokens per row
+  const tokensOf = (r: number) => rowTokens[r];
   let skippedRows = 0;
   const minis = microBatches(rows.length, miniSize).map((idx, m): MiniBatch => {
     // A row whose advantage is 0 adds nothing to the policy gradient; with skipZeroAdvantage it is not run, but its
@@ -92,7 +93,7 @@ export function planUpdate(rows: UpdateRow[], cfg: TrainConfig, deps: { policy: 
       parts,
       normalizer: normalizerOf(cfg.lossAgg, allTokens),
       tokenNormalizer: normalizerOf("token-mean", allTokens),
-      keptNormalizer: normalizerOf(cfg.lossAgg, parts.flatMap((p) => p.idx.map((r) => allTokens[idx.indexOf(r)]))),
+      keptNormalizer: normalizerOf(cfg.lossAgg, kept.map(tokensOf)),
     };
   });
   const parts = minis.flatMap((m) => m.parts);
