@@ -86,6 +86,27 @@ describe("token log-probs with padding", () => {
     model.dispose();
   });
 
+  test("temperature: log-probs and entropy of softmax(logits / temperature)", () => {
+    const model = createTrainableModel(config, weights);
+    const s = seqs[2];
+    const ids = Int32Array.from(s);
+    const temp = 0.6;
+    const { logprobs, entropy } = model.tokenLogprobs({ inputIds: ids, B: 1, T: s.length, temperature: temp });
+    const plain = model.tokenLogprobs({ inputIds: ids, B: 1, T: s.length }).logprobs.arraySync()[0];
+    const logp = tf.tidy(() => tf.logSoftmax(model.logits(ids, 1, s.length).div(temp)).arraySync()[0]); // (T, V)
+    const lp = logprobs.arraySync()[0], ent = entropy.arraySync()[0];
+    let differs = 0;
+    for (let t = 0; t < s.length - 1; t++) {
+      expect(lp[t]).toBeCloseTo(logp[t][s[t + 1]], 4);
+      expect(ent[t]).toBeCloseTo(-logp[t].reduce((a, x) => a + Math.exp(x) * x, 0), 4);
+      if (Math.abs(plain[t] - lp[t]) > 1e-3) differs++;
+    }
+    expect(differs).toBeGreaterThan(0); // not the temperature-1 distribution
+    expect(() => model.tokenLogprobs({ inputIds: ids, B: 1, T: s.length, temperature: 0 })).toThrow(/temperature/);
+    tf.dispose([logprobs, entropy]);
+    model.dispose();
+  });
+
   test("bad input gets a clear error", () => {
     const model = createTrainableModel(config, weights);
     expect(() => model.logits(new Int32Array([1, 2, 3]), 1, 4)).toThrow(/expected B\*T/);

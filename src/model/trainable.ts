@@ -22,6 +22,9 @@ export interface TokenBatch {
   T: number;
   /** 1 = real token, 0 = padding; right or left padding. Default: all ones. */
   attentionMask?: ArrayLike<number>; // (B, T)
+  /** `tokenLogprobs` only: log-probs and entropy of softmax(logits / temperature), the distribution a sampler at
+   * that temperature draws from (as verl's actor divides logits by the rollout temperature). Default 1. */
+  temperature?: number;
 }
 
 export interface TokenLogprobs {
@@ -100,7 +103,7 @@ export function createTrainableModel(config: ModelConfig, weights: WeightMap, op
         const h = hidden(ids, B, T, attentionMask); // (B*T, D)
         return lmHead(h).reshape([B, T, V]) as tf.Tensor3D;
       }),
-    tokenLogprobs: ({ inputIds, B, T, attentionMask }) =>
+    tokenLogprobs: ({ inputIds, B, T, attentionMask, temperature = 1 }) =>
       tf.tidy(() => {
         if (T < 2) throw new Error(`tokenLogprobs: need T >= 2 tokens, got ${T}`);
         const h = hidden(inputIds, B, T, attentionMask).reshape([B, T, D]) as tf.Tensor3D;
@@ -112,7 +115,9 @@ export function createTrainableModel(config: ModelConfig, weights: WeightMap, op
             targets[b * (T - 1) + t] = inputIds[b * T + t + 1];
             targetMask[b * (T - 1) + t] = attentionMask ? Number(attentionMask[b * T + t + 1]) : 1;
           }
-        const [lp, ent] = tokenLogprobsAndEntropy(lmHead(hPrev), targets); // (N,), (N,)
+        if (!(temperature > 0)) throw new Error(`tokenLogprobs: temperature must be > 0, got ${temperature}`);
+        const z = lmHead(hPrev); // (N, V)
+        const [lp, ent] = tokenLogprobsAndEntropy(temperature === 1 ? z : z.div(temperature), targets); // (N,), (N,)
         const m = tf.tensor2d(targetMask, [B, T - 1]);
         return {
           logprobs: lp.reshape([B, T - 1]).mul(m) as tf.Tensor2D,

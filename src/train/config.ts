@@ -89,7 +89,7 @@ export const TrainConfig = z
 
     groupSize: z.number().int().min(1).default(5).describe("G: rollouts per prompt (GRPO; ReSearch: 5)"),
     promptsPerStep: z.number().int().positive().default(8).describe("prompts per step; the batch is promptsPerStep × G rollouts (paper: 256)"),
-    temperature: z.number().positive().default(1.0).describe("rollout sampling temperature (ReSearch: 1.0)"),
+    temperature: z.number().positive().default(1.0).describe("rollout sampling temperature (ReSearch: 1.0); the loss uses the log-probs and entropy of softmax(logits / temperature), the distribution the rollouts were drawn from (as verl)"),
     topP: z.number().gt(0).max(1).default(1.0).describe("rollout nucleus sampling (1 = off)"),
     maxResponseTokens: z.number().int().positive().default(256).describe("response token budget per rollout (paper: 8192)"),
     maxPromptTokens: z.number().int().positive().default(512).describe("longer prompts end as error rollouts: scored 0, never trained on (ReSearch: 512)"),

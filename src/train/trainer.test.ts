@@ -38,6 +38,13 @@ describe("trainer", () => {
     expect(out.metrics.rollout_logprob_diff).not.toBeNull();
     expect(out.metrics.rollout_logprob_diff!).toBeLessThan(1e-4);
     expect(out.trajectories).toHaveLength(cfg.promptsPerStep * cfg.groupSize);
+    // at another sampling temperature the trainer's log-probs are those of softmax(logits / T), the sampler's
+    const cold = setup({ klCoef: 0.001, temperature: 0.6 });
+    const outCold = (await createTrainer(cold.cfg, cold.s).step())!;
+    expect(outCold.metrics.rollout_logprob_diff).not.toBeNull();
+    expect(outCold.metrics.rollout_logprob_diff!).toBeLessThan(1e-4);
+    expect(outCold.metrics.approx_kl).toBe(0);
+    cold.s.dispose();
     // one group per prompt, consecutive, sharing the question
     expect(out.trajectories[0].question).toBe(out.trajectories[2].question);
     s.dispose();

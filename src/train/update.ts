@@ -86,7 +86,7 @@ export function planUpdate(rows: UpdateRow[], cfg: TrainConfig, deps: { policy: 
       const batch = buildTrainBatch(rowIdx.map((r) => rows[r].seq), deps.eosId);
       const ids = Int32Array.from(batch.tokens.flat());
       const mask = Float32Array.from(batch.tokens.flatMap((row, b) => row.map((_, j) => (j < lengthOf(rowIdx[b]) ? 1 : 0))));
-      const lp = (model: TrainableModel) => tf.tidy(() => model.tokenLogprobs({ inputIds: ids, B: batch.B, T: batch.L, attentionMask: mask }).logprobs);
+      const lp = (model: TrainableModel) => tf.tidy(() => model.tokenLogprobs({ inputIds: ids, B: batch.B, T: batch.L, attentionMask: mask, temperature: cfg.temperature }).logprobs);
       return { idx: rowIdx, batch, ids, mask, oldLogp: m > 0 ? lp(deps.policy) : undefined, refLogp: deps.reference ? lp(deps.reference) : undefined };
     });
     return {
@@ -114,7 +114,7 @@ export function runUpdate(plan: UpdatePlan, rows: UpdateRow[], cfg: TrainConfig,
   const nMinis = plan.minis.length;
   /** On-policy check: |log π_old − the sampler's log-prob| over trained tokens (same weights, two engines). */
   const compareWithRollout = (p: MicroBatch, old: tf.Tensor2D) => {
-    if (cfg.temperature !== 1 || cfg.topP < 1) return; // the sampler's log-probs are then of another distribution
+    if (cfg.topP < 1) return; // the sampler's log-probs are then of another (renormalised) distribution
     const data = old.dataSync();
     const T = p.batch.L - 1;
     p.idx.forEach((r, b) => {
@@ -135,7 +135,7 @@ export function runUpdate(plan: UpdatePlan, rows: UpdateRow[], cfg: TrainConfig,
     const lossFns = parts.map((p) => () => {
       const adv = tf.tensor2d(p.idx.map((r) => rows[r].adv), [p.batch.B, 1]); // (B, 1)
       const lossMask = tf.tensor2d(p.batch.lossMask); // (B, T)
-      const { logprobs, entropy } = deps.policy.tokenLogprobs({ inputIds: p.ids, B: p.batch.B, T: p.batch.L, attentionMask: p.mask });
+      const { logprobs, entropy } = deps.policy.tokenLogprobs({ inputIds: p.ids, B: p.batch.B, T: p.batch.L, attentionMask: p.mask, temperature: cfg.temperature });
       const oldLogp = p.oldLogp ?? (tf.tensor2d(logprobs.dataSync() as Float32Array, logprobs.shape) as tf.Tensor2D);
       compareWithRollout(p, oldLogp);
       const r = grpoLoss(

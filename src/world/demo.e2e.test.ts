@@ -16,7 +16,7 @@ describe("research demo (end to end, tiny)", () => {
     const model = join(dir, "base");
     await pretrainBaseModel(worldDir, model, PretrainConfigSchema.parse({ steps: 2, batchSize: 2, seqLen: 64, model: { hidden_size: 32, num_hidden_layers: 1, num_attention_heads: 2, intermediate_size: 64, max_position_embeddings: 1024 } }), { quiet: true, log: () => {} });
     const trainCfg = join(dir, "train.yaml");
-    writeFileSync(trainCfg, "topN: 1\ngroupSize: 2\npromptsPerStep: 2\nmaxResponseTokens: 24\nmaxSearches: 1\nklCoef: 0\nentropyCoef: 0\ncheckpointEvery: 1\nseed: 1\n");
+    writeFileSync(trainCfg, "topN: 1\ngroupSize: 2\npromptsPerStep: 2\nmaxResponseTokens: 24\nmaxSearches: 1\nklCoef: 0\nentropyCoef: 0\ncheckpointEvery: 1\nseed: 1\ntemperature: 0.5\n");
     const cfg = DemoConfigSchema.parse({ quick: true, baseModel: model, trainConfig: trainCfg, quickTrainSteps: 1, quickTestQuestions: 3, gatesEpisodes: 3, maxResponseTokens: 24, baselineMaxTokens: 4, concurrency: 3 });
     const out = join(dir, "demo");
     const { report } = await runDemo(out, cfg);
@@ -26,6 +26,8 @@ describe("research demo (end to end, tiny)", () => {
     for (const m of DEMO_METHODS) expect(report.eval[m]!.n, m).toBe(3);
     for (const f of ["report.json", "report.md", "curve-reward.svg", "train/metrics.jsonl", "eval/research/predictions.jsonl", "eval/ircot/summary.json"]) expect(existsSync(join(out, f)), f).toBe(true);
     expect(readFileSync(join(out, "curve-reward.svg"), "utf8")).toMatch(/^<svg/);
+    // the gates sample at the GRPO rollouts' temperature
+    expect(JSON.parse(readFileSync(join(out, "base-gates.json"), "utf8"))).toMatchObject({ episodes: 1, temperature: 0.5 }) // quick: a third of gatesEpisodes;
     expect(readFileSync(join(out, "report.md"), "utf8")).toContain("| research | 3 |");
     // a rerun reuses everything: same evaluation numbers
     const again = await runDemo(out, cfg);

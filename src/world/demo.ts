@@ -33,7 +33,7 @@ export const DemoConfigSchema = z.object({
   quickTrainSteps: z.number().int().min(0).default(40).describe("GRPO steps with --quick"),
   testQuestions: z.number().int().min(1).default(300).describe("held-out test questions evaluated (full: all 300 of the world)"),
   quickTestQuestions: z.number().int().min(1).default(60).describe("test questions with --quick"),
-  gatesEpisodes: z.number().int().min(0).default(64).describe("episodes sampled for the base-model gates (quick: a third)"),
+  gatesEpisodes: z.number().int().min(0).default(256).describe("episodes sampled for the base-model gates (quick: a third): 256 keeps the sampling error of a ~50% rate near ±3 points"),
   researchTopN: z.number().int().min(1).default(1).describe("passages per ReSearch search (oracle EM is 1.0 at top-1)"),
   baselineTopK: z.number().int().min(1).default(3).describe("passages per baseline retrieval"),
   baselineMaxTokens: z.number().int().min(1).default(16).describe("new tokens per baseline generation (FlashRAG: 32; world answers are ≤ 4 words)"),
@@ -121,8 +121,11 @@ export async function runDemo(outDir: string, cfg: DemoConfig): Promise<DemoResu
     const gatesPath = join(dir, "base-gates.json");
     const nGates = quick ? Math.ceil(cfg.gatesEpisodes / 3) : cfg.gatesEpisodes;
     let gates: GateReport | undefined = existsSync(gatesPath) ? (JSON.parse(readFileSync(gatesPath, "utf8")) as GateReport) : undefined;
-    if (nGates > 0 && gates?.episodes !== nGates) {
-      gates = await runGates({ modelDir: baseDir, worldDir, n: nGates, topN: cfg.researchTopN, maxSearches: cfg.maxSearches, seed: 1, retriever, maxResponseTokens: cfg.maxResponseTokens });
+    // the gates sample at the temperature of the GRPO rollouts: they measure the episodes RL starts from
+    const rawTrain = existsSync(cfg.trainConfig) ? readConfigFile(cfg.trainConfig) : {};
+    const gatesTemperature = typeof rawTrain.temperature === "number" ? rawTrain.temperature : 1;
+    if (nGates > 0 && (gates?.episodes !== nGates || (gates.temperature ?? 1) !== gatesTemperature)) {
+      gates = await runGates({ modelDir: baseDir, worldDir, n: nGates, topN: cfg.researchTopN, maxSearches: cfg.maxSearches, seed: 1, retriever, maxResponseTokens: cfg.maxResponseTokens, temperature: gatesTemperature });
       writeJsonAtomic(gatesPath, gates);
     }
     if (gates) log(formatGates(gates));

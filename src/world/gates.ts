@@ -14,6 +14,8 @@ export const GATE_ANSWER_SPAN = 0.5;
 
 export interface GateReport {
   episodes: number;
+  /** Sampling temperature of the episodes (absent in reports written before it was recorded: 1). */
+  temperature?: number;
   /** Episodes with ≥ 1 query containing one of the entities the question names. */
   query_has_entity: number;
   /** Episodes whose `\boxed{}` answer is a non-empty span of one of their `<result>` blocks. */
@@ -65,7 +67,7 @@ export function measureGates(trajectories: Trajectory[], questions: Map<string, 
 export function formatGates(g: GateReport): string {
   const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
   return [
-    `gates over ${g.episodes} sampled ReSearch episodes (RL-train questions, before any RL):`,
+    `gates over ${g.episodes} ReSearch episodes sampled at temperature ${g.temperature ?? 1} (RL-train questions, before any RL):`,
     `  queries contain the question's entity: ${pct(g.query_has_entity)} (gate ≥ ${pct(GATE_QUERY_ENTITY)}: ${g.pass.query_has_entity ? "PASS" : "FAIL"})`,
     `  answer is a span of a result:         ${pct(g.answer_in_result)} (gate ≥ ${pct(GATE_ANSWER_SPAN)}: ${g.pass.answer_in_result ? "PASS" : "FAIL"})`,
     `  searched: ${pct(g.searched)}, answered: ${pct(g.answered)}, searches/episode: ${g.searches_mean.toFixed(2)}`,
@@ -80,6 +82,8 @@ export interface RunGatesOptions {
   topN: number;
   maxSearches: number;
   seed: number;
+  /** Sampling temperature (default 1): the demo passes its GRPO rollouts' temperature, so the gates measure the
+   * episodes RL starts from. */
   temperature?: number;
   maxResponseTokens?: number;
   retriever?: Retriever;
@@ -97,9 +101,10 @@ export async function runGates(o: RunGatesOptions): Promise<GateReport> {
   const backend = createNativeBackend({ model, maxBatch: 16 });
   const questions = readWorldQuestions(o.worldDir, "train").slice(0, o.n);
   const retriever = o.retriever ?? memoryBm25Retriever(await readCorpusFile(o.worldDir));
+  const temperature = o.temperature ?? 1;
   const trajectories = await runRollouts({
     backend, retriever, examples: questions.map((q) => ({ id: q.id, question: q.question, goldenAnswers: q.golden_answers })),
-    n: 1, temperature: o.temperature ?? 1, topN: o.topN, maxSearches: o.maxSearches, maxResponseTokens: o.maxResponseTokens ?? 320, seed: o.seed, template: "research",
+    n: 1, temperature, topN: o.topN, maxSearches: o.maxSearches, maxResponseTokens: o.maxResponseTokens ?? 320, seed: o.seed, template: "research",
   });
-  return measureGates(trajectories, new Map(questions.map((q) => [q.id, q])));
+  return { ...measureGates(trajectories, new Map(questions.map((q) => [q.id, q]))), temperature };
 }

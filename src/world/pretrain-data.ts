@@ -61,6 +61,9 @@ export interface EpisodeOptions {
   /** Content-free answers take the question's form (see `randomAnswer`): a coin-flip yes/no for yes/no questions, a
    * uniformly random one of the compared names for comparisons; default false. */
   answerByKind?: boolean;
+  /** Probability that a content-free answer after retrieval is drawn from the retrieved text rather than from the
+   * question (default 0.9). Content-free at any value: the draw within the text stays uniform. */
+  answerFromResultProb?: number;
 }
 
 /** One pre-training document as text parts; `policy` parts are what a policy would generate. */
@@ -190,7 +193,7 @@ export async function researchEpisode(rng: Rng, src: EpisodeSource, q: WorldQues
     parts.push({ text: formatResearchResult(hits), role: "tool" });
     seen = hitsText(hits);
   }
-  const answer = randomAnswer(rng, src, seen && rng.next() < 0.9 ? seen : q.question, o, q);
+  const answer = randomAnswer(rng, src, seen && rng.next() < (o.answerFromResultProb ?? 0.9) ? seen : q.question, o, q);
   const think = randomSpan(rng, seen && rng.next() < 0.5 ? seen : q.question, 5);
   if (!answer) parts.push({ text: ` <think> ${think} </think> <answer> The final answer is \\[ \\boxed{} \\] </answer>${EOS}`, role: "policy" });
   else parts.push({ text: ` <think> ${think} </think> <answer> The final answer is \\[ \\boxed{`, role: "policy" }, { text: answer, role: "policy", copy: true }, { text: `} \\] </answer>${EOS}`, role: "policy" });
@@ -206,7 +209,7 @@ export async function baselineEpisode(rng: Rng, src: EpisodeSource, q: WorldQues
   if (kind === "naive-rag" || kind === "iter-retgen") {
     const query = kind === "naive-rag" ? q.question : `${q.question} ${randomSpan(rng, q.question, 3)}`;
     const hits = await searchOne(src, query, o.baselineTopK);
-    const answer = randomAnswer(rng, src, rng.next() < 0.9 ? hitsText(hits) : q.question, o, q);
+    const answer = randomAnswer(rng, src, rng.next() < (o.answerFromResultProb ?? 0.9) ? hitsText(hits) : q.question, o, q);
     return { kind, parts: [{ text: buildEvalPrompt(NAIVE_RAG_PROMPT, { question: q.question, hits }).text, role: "prompt" }, { text: ` ${answer}`, role: "policy", copy: true }, { text: EOS, role: "policy" }], queries: [query], answer };
   }
   // IRCoT: some earlier thoughts, then one new thought that may end the chain with "So the answer is: …".

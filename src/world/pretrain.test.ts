@@ -119,6 +119,17 @@ describe("pre-training data", () => {
     expect(copy.lossMask!.reduce((a, x) => a + x, 0)).toBeLessThan(copy.attentionMask.reduce((a, x) => a + x, 0) / 5);
   });
 
+  test("copyWeight: copied spans weigh copyWeight, every other real token 1, padding 0; same tokens", async () => {
+    const tok = createWordLevelTokenizer(worldVocab(world));
+    const mix = { passage: 0.2, research: 0.8, "naive-gen": 0, "naive-rag": 0, "iter-retgen": 0, ircot: 0 };
+    const cfg = { seqLen: 256, batchSize: 2, mix };
+    const copy = await packBatch(createRng(7), src, tok, PretrainConfigSchema.parse({ ...cfg, lossMask: "copy" }), {});
+    const w = await packBatch(createRng(7), src, tok, PretrainConfigSchema.parse({ ...cfg, copyWeight: 4 }), {});
+    expect([...w.inputIds]).toEqual([...copy.inputIds]);
+    expect(new Set(w.lossMask)).toEqual(new Set([0, 1, 4]));
+    for (let i = 0; i < w.inputIds.length; i++) expect(w.lossMask![i], `token ${i}`).toBe(!w.attentionMask[i] ? 0 : copy.lossMask![i] ? 4 : 1);
+  });
+
   test("mentionQueryProb: queries copy the names the question mentions; answers stay random spans", async () => {
     const rng = createRng(7);
     let hit = 0;
@@ -204,6 +215,24 @@ describe("pre-training data", () => {
       }
     }
     expect(followUps).toBeGreaterThan(60);
+  });
+
+  test("answerFromResultProb: 1 = after a search the answer is a mention of the last result; 0 = of the question", async () => {
+    const names = entityNames(world);
+    const esrc = { ...src, entityNames: names };
+    const rng = createRng(10);
+    const qs = world.questions.pretrain.filter((q) => q.metadata.kind === "compositional").slice(0, 60);
+    let fromResult = 0;
+    for (const q of qs) {
+      const one = await researchEpisode(rng, esrc, q, { ...opts, answerSpans: "entity", searchWeights: [0, 1], answerFromResultProb: 1 });
+      const result = one.parts.filter((p) => p.role === "tool").map((p) => p.text).join(" ");
+      const m = entityMentions(result, names);
+      if (m.length) { expect(m, one.answer).toContain(one.answer); fromResult++; }
+      const zero = await researchEpisode(rng, esrc, q, { ...opts, answerSpans: "entity", searchWeights: [0, 1], answerFromResultProb: 0 });
+      const qm = entityMentions(q.question, names);
+      if (qm.length) expect(qm, zero.answer).toContain(zero.answer);
+    }
+    expect(fromResult).toBeGreaterThan(50);
   });
 
   test("randomSpan respects lengths and skips tags", () => {

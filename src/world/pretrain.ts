@@ -59,6 +59,8 @@ export const PretrainConfigSchema = z.object({
   answerByKind: z.boolean().default(false).describe("content-free answers take the question's form, their value still random: a fair coin yes/no for a yes/no question, one of the two compared names (uniformly) for a comparison"),
   followUpMentionProb: z.number().min(0).max(1).default(0).describe("probability that a ReSearch query after a search is a uniformly random entity mention of the last result instead of a random span (every mention equally likely, so it says nothing about which one to follow)"),
   renameTitles: z.boolean().default(false).describe("renaming also permutes the words of film titles (adjectives among adjectives, nouns among nouns; words shared with place or company names excepted)"),
+  answerFromResultProb: z.number().min(0).max(1).default(0.9).describe("probability that a content-free answer after retrieval is a random mention of the retrieved text rather than of the question (the draw stays uniform within the text: content-free at any value)"),
+  copyWeight: z.number().min(0).default(1).describe("with lossMask \"all\": the weight of a copied-span token (query and answer spans of content-free episodes) in the next-token loss, every other token weighing 1 (the loss is the weighted mean); > 1 spends more of each step on copying names from the context, still content-free (the spans are random)"),
   lossMask: z.enum(["all", "copy"]).default("all").describe("which tokens the next-token loss trains on: \"all\" = every token; \"copy\" = only the copied spans of the content-free episodes (the random query span in <search>, the random answer span in \\boxed{} / after a naive-RAG prompt), a copy-focused phase that teaches copying rare name tokens (still content-free: the spans are random)"),
 });
 export type PretrainConfig = z.infer<typeof PretrainConfigSchema>;
@@ -98,8 +100,9 @@ export function baseModelConfig(c: PretrainConfig, tok: WordLevelTokenizer): Mod
 export interface PackedBatch {
   inputIds: Int32Array; // (B, T)
   attentionMask: Uint8Array; // (B, T)
-  /** (B, T) 1 = trained target; set when `lossMask` is "copy" (copied spans only). */
-  lossMask?: Uint8Array;
+  /** (B, T) weight of each target: set when `lossMask` is "copy" (1 on copied spans only) or `copyWeight` ≠ 1
+   * (copied spans weigh `copyWeight`, other real tokens 1). */
+  lossMask?: Float32Array;
   B: number;
   T: number;
   kinds: Record<string, number>;
@@ -108,10 +111,12 @@ export interface PackedBatch {
 /** Fill B rows of T tokens: documents packed greedily in order, a document longer than T keeps its last T tokens. */
 export async function packBatch(rng: Rng, src: EpisodeSource, tok: WordLevelTokenizer, c: PretrainConfig, carry: { ids?: number[]; copy?: number[]; kind?: string }): Promise<PackedBatch> {
   const { batchSize: B, seqLen: T } = c;
-  const o: EpisodeOptions = { researchTopN: c.researchTopN, baselineTopK: c.baselineTopK, maxSearches: c.maxSearches, mentionQueryProb: c.mentionQueryProb, renameProb: c.renameProb, querySpan: c.querySpan, searchWeights: c.searchWeights ?? undefined, answerSpans: c.answerSpans, yesNoProb: c.yesNoProb, followUpMentionProb: c.followUpMentionProb, answerByKind: c.answerByKind };
+  const o: EpisodeOptions = { researchTopN: c.researchTopN, baselineTopK: c.baselineTopK, maxSearches: c.maxSearches, mentionQueryProb: c.mentionQueryProb, renameProb: c.renameProb, querySpan: c.querySpan, searchWeights: c.searchWeights ?? undefined, answerSpans: c.answerSpans, yesNoProb: c.yesNoProb, followUpMentionProb: c.followUpMentionProb, answerByKind: c.answerByKind, answerFromResultProb: c.answerFromResultProb };
   const inputIds = new Int32Array(B * T);
   const attentionMask = new Uint8Array(B * T);
-  const lossMask = c.lossMask === "copy" ? new Uint8Array(B * T) : undefined;
+  const weighted = c.lossMask === "copy" || c.copyWeight !== 1;
+  const lossMask = weighted ? new Float32Array(B * T) : undefined;
+  const copyW = c.lossMask === "copy" ? 1 : c.copyWeight, otherW = c.lossMask === "copy" ? 0 : 1;
   const kinds: Record<string, number> = {};
   for (let b = 0; b < B; b++) {
     let len = 0;
@@ -129,7 +134,7 @@ export async function packBatch(rng: Rng, src: EpisodeSource, tok: WordLevelToke
       if (len > 0 && len + carry.ids.length > T) break;
       inputIds.set(carry.ids, b * T + len);
       attentionMask.fill(1, b * T + len, b * T + len + carry.ids.length);
-      if (lossMask) lossMask.set(carry.copy ?? [], b * T + len);
+      if (lossMask) lossMask.set((carry.copy ?? []).map((x) => (x ? copyW : otherW)), b * T + len);
       len += carry.ids.length;
       kinds[carry.kind!] = (kinds[carry.kind!] ?? 0) + 1;
       carry.ids = undefined;
@@ -253,7 +258,7 @@ export async function pretrainBaseModel(worldDir: string, outDir: string, cfg: P
   save(ckptDir, true);
   save(outDir, false);
   writeJsonAtomic(join(outDir, "pretrain.json"), {
-    what: `base model of the synthetic world: next-token loss on the PRE-TRAINING split only${cfg.lossMask === "copy" ? " (this stage: loss on the copied query/answer spans of content-free episodes only)" : ""}`,
+    what: `base model of the synthetic world: next-token loss on the PRE-TRAINING split only${cfg.lossMask === "copy" ? " (this stage: loss on the copied query/answer spans of content-free episodes only)" : cfg.copyWeight !== 1 ? ` (this stage: the copied query/answer spans of content-free episodes weigh ${cfg.copyWeight} in the loss, every other token 1)` : ""}`,
     data: {
       passages: `${passages.length} passages of pre-training entities (no RL-train or test entity appears)`,
       episodes: `content-free episodes in the ReSearch, naive-gen, naive-RAG, Iter-RetGen and IRCoT prompt formats over pre-training questions; every query, thought and answer is a uniformly random span of the question or of the retrieved passages (queries ${cfg.querySpan[0]}–${cfg.querySpan[1]} words, thoughts 1–5, answers ${cfg.answerSpans === "entity" ? "a uniformly random entity mention (name or year) of the text, else 1–3 words" : "1–3 words"}${cfg.yesNoProb > 0 ? `, or with probability ${cfg.yesNoProb} a coin-flip yes/no` : ""}${cfg.answerByKind ? "; a yes/no question's answer is a coin-flip yes/no and a comparison's a uniformly random one of its two names" : ""})${cfg.mentionQueryProb > 0 ? ` (a ReSearch query is, with probability ${cfg.mentionQueryProb}, a name the question mentions, copied)` : ""}${cfg.renameProb > 0 ? `; with probability ${cfg.renameProb} a document's names are renamed by a random permutation within each name-part pool (names${cfg.renameTitles ? " and film titles" : ""} that exist nowhere, consistent within the document)` : ""}${cfg.followUpMentionProb > 0 ? `; a query after a search is, with probability ${cfg.followUpMentionProb}, a uniformly random entity mention of the last result` : ""}${cfg.searchWeights ? `; a ReSearch episode makes 0, 1, 2, … searches with weights ${cfg.searchWeights.join("/")}` : ""}; retrieval (BM25) indexes only pre-training passages; no trajectory that solves a question`,

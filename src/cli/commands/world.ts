@@ -9,6 +9,12 @@ const int = (name: string) => (v: string) => {
   return n;
 };
 
+const nonNegative = (name: string) => (v: string) => {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0) throw new UserError(`--${name} must be a number ≥ 0, got "${v}"`);
+  return n;
+};
+
 export function register(program: Command): void {
   const world = getOrCreateGroup(program, "world", "the synthetic multi-hop world: build it, measure the oracle, pre-train its base model");
 
@@ -76,8 +82,9 @@ export function registerPretrain(world: Command): void {
     .option("--max-minutes <n>", "override: stop and save after this many minutes")
     .option("--stop-at <step>", "override: stop and save after this step (deterministic early stop)", int("stop-at"))
     .option("--gates <n>", "after training, sample this many ReSearch episodes on RL-train questions and print the gates (0 = skip)", int("gates"), 64)
+    .option("--gates-temperature <t>", "sampling temperature of the gates' episodes (0 = greedy; the demo uses its GRPO rollouts' temperature)", nonNegative("gates-temperature"), 1)
     .addHelpText("after", "\nExample:\n  research world build --out runs/world && research world pretrain --world runs/world --out models/world-base --max-minutes 60\n")
-    .action(async (opts: { world: string; out: string; config?: string; steps?: number; maxMinutes?: string; stopAt?: number; gates: number }) => {
+    .action(async (opts: { world: string; out: string; config?: string; steps?: number; maxMinutes?: string; stopAt?: number; gates: number; gatesTemperature: number }) => {
       const { readConfigFile } = await import("../../world/cli-support.js");
       const { PretrainConfigSchema, pretrainBaseModel } = await import("../../world/pretrain.js");
       const raw: Record<string, unknown> = opts.config ? readConfigFile(opts.config) : {};
@@ -90,7 +97,7 @@ export function registerPretrain(world: Command): void {
       process.stdout.write(`base model → ${r.outDir}: ${r.params} parameters, ${r.steps} steps in ${(r.seconds / 60).toFixed(1)} min, final loss ${r.finalLoss.toFixed(3)}\n`);
       if (opts.gates > 0) {
         const { runGates, formatGates } = await import("../../world/gates.js");
-        const g = await runGates({ modelDir: opts.out, worldDir: opts.world, n: opts.gates, topN: parsed.data.researchTopN, maxSearches: parsed.data.maxSearches, seed: parsed.data.seed });
+        const g = await runGates({ modelDir: opts.out, worldDir: opts.world, n: opts.gates, topN: parsed.data.researchTopN, maxSearches: parsed.data.maxSearches, seed: parsed.data.seed, temperature: opts.gatesTemperature });
         process.stdout.write(formatGates(g) + "\n");
         const { writeJsonAtomic } = await import("../../util/fs.js");
         writeJsonAtomic(`${opts.out}/gates.json`, g);
