@@ -93,7 +93,7 @@ describe("token log-probs with padding", () => {
     const temp = 0.6;
     const { logprobs, entropy } = model.tokenLogprobs({ inputIds: ids, B: 1, T: s.length, temperature: temp });
     const plain = model.tokenLogprobs({ inputIds: ids, B: 1, T: s.length }).logprobs.arraySync()[0];
-    const logp = tf.tidy(() => tf.logSoftmax(model.logits(ids, 1, s.length).div(temp)).arraySync()[0]); // (T, V)
+    const logp = tf.tidy(() => (tf.logSoftmax(model.logits(ids, 1, s.length).div(temp)) as tf.Tensor3D).arraySync()[0]); // (T, V)
     const lp = logprobs.arraySync()[0], ent = entropy.arraySync()[0];
     let differs = 0;
     for (let t = 0; t < s.length - 1; t++) {
