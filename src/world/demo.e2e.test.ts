@@ -26,8 +26,8 @@ describe("research demo (end to end, tiny)", () => {
     for (const m of DEMO_METHODS) expect(report.eval[m]!.n, m).toBe(3);
     for (const f of ["report.json", "report.md", "curve-reward.svg", "train/metrics.jsonl", "eval/research/predictions.jsonl", "eval/ircot/summary.json"]) expect(existsSync(join(out, f)), f).toBe(true);
     expect(readFileSync(join(out, "curve-reward.svg"), "utf8")).toMatch(/^<svg/);
-    // the gates sample at the GRPO rollouts' temperature
-    expect(JSON.parse(readFileSync(join(out, "base-gates.json"), "utf8"))).toMatchObject({ episodes: 1, temperature: 0.5 }) // quick: a third of gatesEpisodes;
+    // the gates sample at the GRPO rollouts' temperature (quick: a third of gatesEpisodes)
+    expect(JSON.parse(readFileSync(join(out, "base-gates.json"), "utf8"))).toMatchObject({ episodes: 1, temperature: 0.5 });
     expect(readFileSync(join(out, "report.md"), "utf8")).toContain("| research | 3 |");
     // a rerun reuses everything: same evaluation numbers
     const again = await runDemo(out, cfg);

@@ -122,7 +122,7 @@ export async function runDemo(outDir: string, cfg: DemoConfig): Promise<DemoResu
     const nGates = quick ? Math.ceil(cfg.gatesEpisodes / 3) : cfg.gatesEpisodes;
     let gates: GateReport | undefined = existsSync(gatesPath) ? (JSON.parse(readFileSync(gatesPath, "utf8")) as GateReport) : undefined;
     // the gates sample at the temperature of the GRPO rollouts: they measure the episodes RL starts from
-    const rawTrain = existsSync(cfg.trainConfig) ? readConfigFile(cfg.trainConfig) : {};
+    const rawTrain: Record<string, unknown> = existsSync(cfg.trainConfig) ? readConfigFile(cfg.trainConfig) : {};
     const gatesTemperature = typeof rawTrain.temperature === "number" ? rawTrain.temperature : 1;
     if (nGates > 0 && (gates?.episodes !== nGates || (gates.temperature ?? 1) !== gatesTemperature)) {
       gates = await runGates({ modelDir: baseDir, worldDir, n: nGates, topN: cfg.researchTopN, maxSearches: cfg.maxSearches, seed: 1, retriever, maxResponseTokens: cfg.maxResponseTokens, temperature: gatesTemperature });
@@ -132,7 +132,7 @@ export async function runDemo(outDir: string, cfg: DemoConfig): Promise<DemoResu
     const pretrainInfo = existsSync(join(baseDir, "pretrain.json")) ? (JSON.parse(readFileSync(join(baseDir, "pretrain.json"), "utf8")) as Record<string, unknown>) : {};
 
     // 4) GRPO
-    const { steps, trainConfig, trainedWeights, loaded } = await trainStage(dir, baseDir, worldDir, world.questions.train, retriever, cfg);
+    const { steps, trainConfig, trainedWeights, loaded } = await trainStage(dir, baseDir, worldDir, world.questions.train, retriever, cfg, rawTrain);
 
     // 5) evaluation
     const testQs = world.questions.test.slice(0, quick ? cfg.quickTestQuestions : cfg.testQuestions);
@@ -164,7 +164,7 @@ export async function runDemo(outDir: string, cfg: DemoConfig): Promise<DemoResu
   }
 }
 
-async function trainStage(dir: string, baseDir: string, worldDir: string, trainQs: WorldQuestion[], retriever: Retriever, cfg: DemoConfig) {
+async function trainStage(dir: string, baseDir: string, worldDir: string, trainQs: WorldQuestion[], retriever: Retriever, cfg: DemoConfig, raw: Record<string, unknown>) {
   const { resolveTrainConfig } = await import("../train/config.js");
   const { runSession } = await import("../train/session.js");
   const { trainExampleOf } = await import("../train/sampler.js");
@@ -176,7 +176,6 @@ async function trainStage(dir: string, baseDir: string, worldDir: string, trainQ
   const { createAdamW } = await import("../model/optim.js");
   const { initTensorBackend } = await import("../tensor/backend.js");
   await initTensorBackend();
-  const raw = existsSync(cfg.trainConfig) ? readConfigFile(cfg.trainConfig) : {};
   const steps = cfg.quick ? cfg.quickTrainSteps : cfg.trainSteps;
   const trainConfig = resolveTrainConfig({ ...raw, model: baseDir, data: join(worldDir, "train.jsonl"), index: join(dir, "index"), maxSteps: Math.max(1, steps) }, cfg.trainConfig);
   const loaded = await loadModel(baseDir);
