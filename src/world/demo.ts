@@ -11,6 +11,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { z } from "zod";
 import type { Retriever } from "../retrieval/types.js";
+import type { TrainConfig } from "../train/config.js";
 import { openOpenblas, pinReproducibleCoreType } from "../tensor/openblas.js";
 import { UserError } from "../util/errors.js";
 import { writeJsonAtomic } from "../util/fs.js";
@@ -121,9 +122,13 @@ export async function runDemo(outDir: string, cfg: DemoConfig): Promise<DemoResu
     const gatesPath = join(dir, "base-gates.json");
     const nGates = quick ? Math.ceil(cfg.gatesEpisodes / 3) : cfg.gatesEpisodes;
     let gates: GateReport | undefined = existsSync(gatesPath) ? (JSON.parse(readFileSync(gatesPath, "utf8")) as GateReport) : undefined;
-    // the gates sample at the temperature of the GRPO rollouts: they measure the episodes RL starts from
-    const rawTrain: Record<string, unknown> = existsSync(cfg.trainConfig) ? readConfigFile(cfg.trainConfig) : {};
-    const gatesTemperature = typeof rawTrain.temperature === "number" ? rawTrain.temperature : 1;
+    // the GRPO config (validated before any work), whose rollout temperature the gates sample at: they measure the
+    // episodes RL starts from
+    const { resolveTrainConfig } = await import("../train/config.js");
+    const trainSteps = quick ? cfg.quickTrainSteps : cfg.trainSteps;
+    const rawTrain = existsSync(cfg.trainConfig) ? readConfigFile(cfg.trainConfig) : {};
+    const trainConfig = resolveTrainConfig({ ...rawTrain, model: baseDir, data: join(worldDir, "train.jsonl"), index: indexDir, maxSteps: Math.max(1, trainSteps) }, cfg.trainConfig);
+    const gatesTemperature = trainConfig.temperature;
     if (nGates > 0 && (gates?.episodes !== nGates || (gates.temperature ?? 1) !== gatesTemperature)) {
       gates = await runGates({ modelDir: baseDir, worldDir, n: nGates, topN: cfg.researchTopN, maxSearches: cfg.maxSearches, seed: 1, retriever, maxResponseTokens: cfg.maxResponseTokens, temperature: gatesTemperature });
       writeJsonAtomic(gatesPath, gates);
@@ -132,7 +137,7 @@ export async function runDemo(outDir: string, cfg: DemoConfig): Promise<DemoResu
     const pretrainInfo = existsSync(join(baseDir, "pretrain.json")) ? (JSON.parse(readFileSync(join(baseDir, "pretrain.json"), "utf8")) as Record<string, unknown>) : {};
 
     // 4) GRPO
-    const { steps, trainConfig, trainedWeights, loaded } = await trainStage(dir, baseDir, worldDir, world.questions.train, retriever, cfg, rawTrain);
+    const { steps, trainedWeights, loaded } = await trainStage(dir, baseDir, world.questions.train, retriever, trainConfig, trainSteps);
 
     // 5) evaluation
     const testQs = world.questions.test.slice(0, quick ? cfg.quickTestQuestions : cfg.testQuestions);
@@ -164,8 +169,7 @@ export async function runDemo(outDir: string, cfg: DemoConfig): Promise<DemoResu
   }
 }
 
-async function trainStage(dir: string, baseDir: string, worldDir: string, trainQs: WorldQuestion[], retriever: Retriever, cfg: DemoConfig, raw: Record<string, unknown>) {
-  const { resolveTrainConfig } = await import("../train/config.js");
+async function trainStage(dir: string, baseDir: string, trainQs: WorldQuestion[], retriever: Retriever, trainConfig: TrainConfig, steps: number) {
   const { runSession } = await import("../train/session.js");
   const { trainExampleOf } = await import("../train/sampler.js");
   const { readMetrics, latestCheckpoint } = await import("../train/run.js");
@@ -176,11 +180,9 @@ async function trainStage(dir: string, baseDir: string, worldDir: string, trainQ
   const { createAdamW } = await import("../model/optim.js");
   const { initTensorBackend } = await import("../tensor/backend.js");
   await initTensorBackend();
-  const steps = cfg.quick ? cfg.quickTrainSteps : cfg.trainSteps;
-  const trainConfig = resolveTrainConfig({ ...raw, model: baseDir, data: join(worldDir, "train.jsonl"), index: join(dir, "index"), maxSteps: Math.max(1, steps) }, cfg.trainConfig);
   const loaded = await loadModel(baseDir);
   const runDir = join(dir, "train");
-  if (steps === 0) return { steps: [] as TrainPoint[], trainConfig, trainedWeights: loaded.weights, loaded };
+  if (steps === 0) return { steps: [] as TrainPoint[], trainedWeights: loaded.weights, loaded };
   const policy = createTrainableModel(loaded.config, loaded.weights);
   const optimizer = createAdamW(policy.params, { lr: trainConfig.lr, weightDecay: trainConfig.weightDecay, beta1: trainConfig.beta1, beta2: trainConfig.beta2, eps: trainConfig.adamEps });
   const engine = createEngine(loaded, { maxBatch: trainConfig.promptsPerStep * trainConfig.groupSize });
@@ -206,7 +208,7 @@ async function trainStage(dir: string, baseDir: string, worldDir: string, trainQ
     const r = m as Record<string, number> & { seconds?: { total?: number } };
     return { step: r.step, reward_mean: r.reward_mean, answer_f1_mean: r.answer_f1_mean, format_rate: r.format_rate, searches_mean: r.searches_mean, response_tokens_mean: r.response_tokens_mean, seconds: r.seconds?.total ?? 0 } satisfies TrainPoint;
   });
-  return { steps: points, trainConfig, trainedWeights, loaded };
+  return { steps: points, trainedWeights, loaded };
 }
 
 async function evalStage(
