@@ -55,7 +55,7 @@ describe("research index / search", () => {
     // The real binary: a search, and an option error (commander exits the process itself).
     const bin = (...args: string[]) => promisify(execFile)(process.execPath, ["bin/research.js", ...args], { encoding: "utf8" });
     expect((await bin("search", "--index", ix, "--top-k", "1", "Kansas")).stdout).toMatch(/^1\. \[\d+\] /);
-    await expect(bin("search", "--index", ix, "--top-k", "0", "x")).rejects.toMatchObject({ code: 1, stderr: expect.stringMatching(/must be an integer in 1\.\.1000/) });
+    await expect(bin("search", "--index", ix, "--top-k", "0", "x")).rejects.toMatchObject({ code: 1, stderr: expect.stringMatching(/--top-k: expected an integer in 1\.\.1000/) });
   });
 
   test("every command has --help text", async () => {

@@ -206,7 +206,7 @@ describe("CLI", () => {
       expect(existsSync(join(root, "cli", "r-plots", "searches.svg"))).toBe(true);
       await main(["node", "research", "view", join(root, "demo"), "--port", "x"]);
       expect(process.exitCode).toBe(1);
-      expect(err.join("")).toContain('error: --port: expected an integer 0..65535, got "x"');
+      expect(err.join("")).toContain('error: --port: expected an integer in 0..65535, got "x"');
       await main(["node", "research", "report", join(root, "missing"), "--out", join(root, "cli", "m.html")]);
       expect(err.join("")).toMatch(/error: not a directory: .*missing/);
     } finally {

@@ -1,5 +1,6 @@
 /** @module cli/commands/data — `research data inspect|convert`: QA datasets in any supported format. */
 import type { Command } from "commander";
+import { intOption } from "../options.js";
 import { getOrCreateGroup } from "../group.js";
 
 const clip = (s: string, n: number) => (s.length > n ? s.slice(0, n - 1) + "…" : s);
@@ -11,15 +12,12 @@ export function register(program: Command): void {
     .command("inspect")
     .description("print a QA file's row count, detected format and first examples")
     .argument("<file>", "JSONL or JSON QA file")
-    .option("-n, --examples <n>", "how many examples to show", "3")
+    .option("-n, --examples <n>", "how many examples to show", intOption("--examples", 0), 3)
     .option("--json", "print one JSON object (examples include their metadata)")
     .addHelpText("after", "\nExample:\n  research data inspect ../shared/data/eval/musique_dev.json")
-    .action(async (file: string, opts: { examples: string; json?: boolean }) => {
+    .action(async (file: string, opts: { examples: number; json?: boolean }) => {
       const { inspectQA } = await import("../../data/qa.js");
-      const { UserError } = await import("../../util/errors.js");
-      const n = Number(opts.examples);
-      if (!Number.isInteger(n) || n < 0) throw new UserError(`--examples must be a non-negative integer, got ${opts.examples}`);
-      const s = await inspectQA(file, n);
+      const s = await inspectQA(file, opts.examples);
       if (opts.json) {
         process.stdout.write(JSON.stringify(s) + "\n");
         return;
@@ -38,15 +36,13 @@ export function register(program: Command): void {
     .description("convert a QA file of any supported format to FlashRAG JSONL {id, question, golden_answers, metadata}")
     .argument("<file>", "JSONL or JSON QA file")
     .requiredOption("-o, --out <out.jsonl>", "output JSONL (written atomically)")
-    .option("--limit <n>", "convert at most n examples")
+    .option("--limit <n>", "convert at most n examples", intOption("--limit", 0))
     .option("--no-metadata", "drop metadata (context, decompositions, …)")
     .addHelpText("after", "\nExample:\n  research data convert ../shared/data/eval/musique_dev.json --out data/musique_dev.jsonl")
-    .action(async (file: string, opts: { out: string; limit?: string; metadata: boolean }) => {
+    .action(async (file: string, opts: { out: string; limit?: number; metadata: boolean }) => {
       const { loadQA } = await import("../../data/qa.js");
       const { openJsonlWriter } = await import("../../data/jsonl-writer.js");
-      const { UserError } = await import("../../util/errors.js");
-      const limit = opts.limit === undefined ? undefined : Number(opts.limit);
-      if (limit !== undefined && (!Number.isInteger(limit) || limit < 0)) throw new UserError(`--limit must be a non-negative integer, got ${opts.limit}`);
+      const limit = opts.limit;
       const w = openJsonlWriter(opts.out);
       let rows = 0;
       let format = "";

@@ -1,5 +1,6 @@
 /** @module cli/commands/demo — `research demo`: the whole method on the synthetic world, end to end (`npm start`). */
 import type { Command } from "commander";
+import { intOption } from "../options.js";
 import { UserError } from "../../util/errors.js";
 
 export function register(program: Command): void {
@@ -11,23 +12,18 @@ export function register(program: Command): void {
     .option("--config <file>", "demo config (YAML/JSON, fields of DemoConfig)")
     .option("--base-model <dir>", "base model directory (default models/world-base)")
     .option("--train-config <file>", "GRPO config (default examples/train-quick.yaml)")
-    .option("--steps <n>", "override: GRPO steps")
-    .option("--test <n>", "override: test questions evaluated")
+    .option("--steps <n>", "override: GRPO steps", intOption("--steps", 0))
+    .option("--test <n>", "override: test questions evaluated", intOption("--test", 0))
     .addHelpText("after", "\nExamples:\n  research demo --quick\n  research demo --out runs/demo\n  npm start\n")
-    .action(async (opts: { quick: boolean; out?: string; config?: string; baseModel?: string; trainConfig?: string; steps?: string; test?: string }) => {
+    .action(async (opts: { quick: boolean; out?: string; config?: string; baseModel?: string; trainConfig?: string; steps?: number; test?: number }) => {
       const { DemoConfigSchema, runDemo } = await import("../../world/demo.js");
       const { readConfigFile } = await import("../../world/cli-support.js");
       const raw: Record<string, unknown> = opts.config ? readConfigFile(opts.config) : {};
       raw.quick = opts.quick || raw.quick === true;
       if (opts.baseModel) raw.baseModel = opts.baseModel;
       if (opts.trainConfig) raw.trainConfig = opts.trainConfig;
-      const num = (v: string, flag: string) => {
-        const n = Number(v);
-        if (!Number.isInteger(n) || n < 0) throw new UserError(`--${flag} must be a non-negative integer, got "${v}"`);
-        return n;
-      };
-      if (opts.steps !== undefined) raw[raw.quick ? "quickTrainSteps" : "trainSteps"] = num(opts.steps, "steps");
-      if (opts.test !== undefined) raw[raw.quick ? "quickTestQuestions" : "testQuestions"] = num(opts.test, "test");
+      if (opts.steps !== undefined) raw[raw.quick ? "quickTrainSteps" : "trainSteps"] = opts.steps;
+      if (opts.test !== undefined) raw[raw.quick ? "quickTestQuestions" : "testQuestions"] = opts.test;
       const parsed = DemoConfigSchema.safeParse(raw);
       if (!parsed.success) throw new UserError(`${opts.config ?? "demo config"}: ${parsed.error.issues[0].path.join(".")}: ${parsed.error.issues[0].message}`);
       const out = opts.out ?? (parsed.data.quick ? "runs/demo-quick" : "runs/demo");

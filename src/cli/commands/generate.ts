@@ -1,12 +1,7 @@
 /** @module cli/commands/generate — `research generate`: sample a continuation from a model with the native engine. */
 import type { Command } from "commander";
-import { UserError } from "../../util/errors.js";
+import { intOption, numberOption } from "../options.js";
 
-const num = (name: string, int = false) => (v: string) => {
-  const x = Number(v);
-  if (!Number.isFinite(x) || (int && !Number.isInteger(x))) throw new UserError(`--${name}: expected a${int ? "n integer" : " number"}, got "${v}"`);
-  return x;
-};
 
 export function register(program: Command): void {
   program
@@ -14,11 +9,11 @@ export function register(program: Command): void {
     .description("Generate text from a model (HF directory or llama2.c .bin) with the native KV-cache engine")
     .requiredOption("-m, --model <path>", "HF model directory, llama2.c .bin, or a directory holding a .bin and its tok*.bin")
     .option("-p, --prompt <text>", "prompt text (empty: start from BOS)", "")
-    .option("-n, --max-tokens <n>", "new tokens to generate", num("max-tokens", true), 256)
-    .option("-t, --temperature <t>", "sampling temperature; 0 = greedy", num("temperature"), 1.0)
-    .option("--top-p <p>", "nucleus sampling mass (1 = off)", num("top-p"), 0.9)
-    .option("--top-k <k>", "keep only the k most likely tokens (0 = off)", num("top-k", true), 0)
-    .option("-s, --seed <s>", "RNG seed", num("seed", true), 0)
+    .option("-n, --max-tokens <n>", "new tokens to generate", intOption("--max-tokens", 0), 256)
+    .option("-t, --temperature <t>", "sampling temperature; 0 = greedy", numberOption("--temperature", 0), 1.0)
+    .option("--top-p <p>", "nucleus sampling mass (1 = off)", numberOption("--top-p", 0, 1), 0.9)
+    .option("--top-k <k>", "keep only the k most likely tokens (0 = off)", intOption("--top-k", 0), 0)
+    .option("-s, --seed <s>", "RNG seed", intOption("--seed"), 0)
     .option("--stop <text...>", "stop strings (the text ends with the matched one)", [])
     .option("--chat", "wrap the prompt as one user message with the model's chat template")
     .option("--stats", "print tokens/s and the finish reason to stderr")

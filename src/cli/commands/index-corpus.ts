@@ -1,11 +1,6 @@
 /** @module cli/commands/index-corpus — `research index build` and `research index corpus-from-qa`. */
-import { InvalidArgumentError, type Command } from "commander";
-
-const float = (name: string) => (v: string) => {
-  const n = Number(v);
-  if (!Number.isFinite(n)) throw new InvalidArgumentError(`${name} must be a number`);
-  return n;
-};
+import type { Command } from "commander";
+import { numberOption } from "../options.js";
 
 export function register(program: Command): void {
   const index = program.command("index").description("Build retrieval indexes and corpora");
@@ -17,8 +12,8 @@ export function register(program: Command): void {
     .requiredOption("--out <dir>", "index directory to create")
     .option("--kind <kind>", "bm25 | dense | hybrid (dense and hybrid also embed every passage)", "bm25")
     .option("--embedder <name>", "dense embedder: use-lite (built in, no download)", "use-lite")
-    .option("--k1 <x>", "BM25 k1", float("--k1"), 0.9)
-    .option("--b <x>", "BM25 b", float("--b"), 0.4)
+    .option("--k1 <x>", "BM25 k1", numberOption("--k1", 0), 0.9)
+    .option("--b <x>", "BM25 b", numberOption("--b", 0, 1), 0.4)
     .option("--skip-bad", "skip malformed lines and duplicate ids (counted) instead of failing")
     .option("--overwrite", "replace an existing index at --out")
     .option("--quiet", "no progress bar")

@@ -1,6 +1,6 @@
 /** @module cli/commands/report — `research report`: a self-contained HTML report of runs, with SVG plots beside it. */
 import type { Command } from "commander";
-import { UserError } from "../../util/errors.js";
+import { intOption } from "../options.js";
 
 export function register(program: Command): void {
   program
@@ -8,7 +8,7 @@ export function register(program: Command): void {
     .description("write one self-contained HTML file (inline SVG charts, eval table, selected trajectories) plus SVG plots")
     .argument("<run-dirs...>", "training runs, evaluation runs, or folders of them (a demo output)")
     .requiredOption("-o, --out <file.html>", "HTML file to write; plots go to <file>-plots/<metric>.svg beside it")
-    .option("--trajectories <n>", "GRPO groups per training run (first to last step) and items per evaluation run", "2")
+    .option("--trajectories <n>", "GRPO groups per training run (first to last step) and items per evaluation run", intOption("--trajectories", 0), 2)
     .option("--title <text>", "page title")
     .addHelpText(
       "after",
@@ -16,9 +16,8 @@ export function register(program: Command): void {
 Example:
   research report runs/demo --out runs/demo/report.html`,
     )
-    .action(async (dirs: string[], opts: { out: string; trajectories: string; title?: string }) => {
-      const n = Number(opts.trajectories);
-      if (!Number.isInteger(n) || n < 0) throw new UserError(`--trajectories: expected a whole number ≥ 0, got "${opts.trajectories}"`);
+    .action(async (dirs: string[], opts: { out: string; trajectories: number; title?: string }) => {
+      const n = opts.trajectories;
       const { writeReport } = await import("../../viewer/report.js");
       const r = await writeReport({ dirs, out: opts.out, trajectories: n, title: opts.title });
       process.stderr.write(`wrote ${r.html} and ${r.plots.length} plot(s) in ${r.plots.length ? r.plots[0].replace(/[^/\\]+$/, "") : "-"}\n`);

@@ -3,6 +3,7 @@
  * as JSONL as each finishes (resumable: a rerun skips the ids already written), then a summary.
  */
 import type { Command } from "commander";
+import { intOption } from "../options.js";
 import { addBackendOptions, addRetrieverOptions, addRolloutOptions } from "../../rollout/backends/index.js";
 import { UserError } from "../../util/errors.js";
 import type { Trajectory } from "../../rollout/types.js";
@@ -13,8 +14,8 @@ export function register(program: Command): void {
     .description("Roll out a QA dataset with search: n trajectories per question, written as JSONL (resumable)")
     .requiredOption("--dataset <file>", "QA file (FlashRAG, R1-Searcher, MuSiQue, HotpotQA, 2Wiki, verl, {question, answer} …)")
     .requiredOption("--out <file.jsonl>", "trajectories, one JSON per line; rerunning skips the ids already there")
-    .option("-n, --n <n>", "rollouts per question", "5")
-    .option("--limit <n>", "first N questions only")
+    .option("-n, --n <n>", "rollouts per question", intOption("-n", 1), 5)
+    .option("--limit <n>", "first N questions only", intOption("--limit", 1))
     .option("--retry-errors", "rerun the rollouts that ended in error (they are removed from --out first)");
   addBackendOptions(cmd);
   addRetrieverOptions(cmd);
@@ -27,10 +28,8 @@ Example:
     --base-url http://localhost:8000/v1 --model-name ReSearch-Qwen-7B --index data/wiki-index`,
   );
   cmd.action(async (flags: Record<string, unknown>) => {
-    const n = Number(flags.n);
-    if (!Number.isInteger(n) || n < 1) throw new UserError(`-n: expected a positive integer, got "${flags.n}"`);
-    const limit = flags.limit === undefined ? undefined : Number(flags.limit);
-    if (limit !== undefined && !(Number.isInteger(limit) && limit > 0)) throw new UserError(`--limit: expected a positive integer, got "${flags.limit}"`);
+    const n = flags.n as number;
+    const limit = flags.limit as number | undefined;
     const [backends, { streamRollouts }, traj, { loadQAArray }, { createProgress }] = await Promise.all([
       import("../../rollout/backends/index.js"),
       import("../../rollout/loop.js"),

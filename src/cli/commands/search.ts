@@ -1,11 +1,6 @@
 /** @module cli/commands/search — `research search`: query an index directory or a retriever server. */
-import { InvalidArgumentError, type Command } from "commander";
-
-const positiveInt = (v: string) => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1 || n > 1000) throw new InvalidArgumentError("must be an integer in 1..1000");
-  return n;
-};
+import type { Command } from "commander";
+import { intOption } from "../options.js";
 
 export function register(program: Command): void {
   program
@@ -16,7 +11,7 @@ export function register(program: Command): void {
     .option("--url <url>", "a retriever server instead of --index (ours, FlashRAG/ReSearch or Search-R1)")
     .option("--api <api>", "wire API of --url: research | search-r1", "research")
     .option("--mode <mode>", "bm25 | dense | hybrid (default: the index's best)")
-    .option("--top-k <n>", "passages to return", positiveInt, 5)
+    .option("--top-k <n>", "passages to return", intOption("--top-k", 1, 1000), 5)
     .option("--json", "print JSON lines {rank, id, score, contents}")
     .action(async (words: string[], o: { index?: string; url?: string; api: string; mode?: string; topK: number; json?: boolean }) => {
       const { UserError } = await import("../../util/errors.js");

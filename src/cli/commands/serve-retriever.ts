@@ -1,12 +1,7 @@
 /** @module cli/commands/serve-retriever — `research serve retriever`: the index over HTTP (ReSearch + Search-R1 APIs). */
-import { InvalidArgumentError, type Command } from "commander";
+import type { Command } from "commander";
 import { getOrCreateGroup } from "../group.js";
-
-const int = (name: string, min: number, max: number) => (v: string) => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`${name} must be an integer in ${min}..${max}`);
-  return n;
-};
+import { intOption } from "../options.js";
 
 export function register(program: Command): void {
   getOrCreateGroup(program, "serve", "Serve a retriever or a model over HTTP")
@@ -15,10 +10,10 @@ export function register(program: Command): void {
       "Serve an index: POST /search, POST /batch_search (ReSearch/FlashRAG), POST /retrieve (Search-R1), GET /health",
     )
     .requiredOption("--index <dir>", "index directory built by `research index build`")
-    .option("--port <n>", "TCP port", int("--port", 0, 65535), 8000)
+    .option("--port <n>", "TCP port", intOption("--port", 0, 65535), 8000)
     .option("--host <addr>", "interface to listen on", "127.0.0.1")
-    .option("--workers <n>", "search threads (default: number of cores)", int("--workers", 1, 256))
-    .option("--max-queue <n>", "requests waiting for a worker before 503 (>= 256)", int("--max-queue", 256, 1_000_000), 1024)
+    .option("--workers <n>", "search threads (default: number of cores)", intOption("--workers", 1, 256))
+    .option("--max-queue <n>", "requests waiting for a worker before 503 (>= 256)", intOption("--max-queue", 256, 1_000_000), 1024)
     .option("--mode <mode>", "bm25 | dense | hybrid (default: the index's best)")
     .action(async (o: { index: string; port: number; host: string; workers?: number; maxQueue: number; mode?: string }) => {
       const { UserError } = await import("../../util/errors.js");

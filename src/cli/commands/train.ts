@@ -3,12 +3,9 @@
  */
 import type { Command } from "commander";
 import { UserError } from "../../util/errors.js";
+import { parseNumberOption } from "../options.js";
 
-const int = (name: string, v: unknown, min = 1): number => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min) throw new UserError(`${name}: expected an integer ≥ ${min}, got "${v}"`);
-  return n;
-};
+const int = (flag: string, v: unknown, min = 1): number => parseNumberOption(flag, v, { int: true, min });
 
 export function register(program: Command): void {
   program

@@ -1,13 +1,13 @@
 /** @module cli/commands/view — `research view`: the local web viewer over training and evaluation run directories. */
 import type { Command } from "commander";
-import { UserError } from "../../util/errors.js";
+import { intOption } from "../options.js";
 
 export function register(program: Command): void {
   program
     .command("view")
     .description("browse runs in a local web app: live training curves, GRPO groups of trajectories, the eval table")
     .argument("<run-dirs...>", "training runs (metrics.jsonl), evaluation runs (summary.json), or folders of them (a demo output)")
-    .option("--port <n>", "port to listen on (0: any free port)", "7860")
+    .option("--port <n>", "port to listen on (0: any free port)", intOption("--port", 0, 65535), 7860)
     .option("--host <addr>", "interface to bind (127.0.0.1: this machine only)", "127.0.0.1")
     .addHelpText(
       "after",
@@ -17,9 +17,8 @@ Examples:
   research view runs/demo
   research view runs/a/train runs/b/train --port 8080      # two runs' curves overlaid`,
     )
-    .action(async (dirs: string[], opts: { port: string; host: string }) => {
-      const port = Number(opts.port);
-      if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UserError(`--port: expected an integer 0..65535, got "${opts.port}"`);
+    .action(async (dirs: string[], opts: { port: number; host: string }) => {
+      const { port } = opts;
       const { startViewer } = await import("../../viewer/server.js");
       const { discoverRuns } = await import("../../viewer/runs.js");
       const runs = discoverRuns(dirs);

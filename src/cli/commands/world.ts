@@ -2,18 +2,8 @@
 import type { Command } from "commander";
 import { getOrCreateGroup } from "../group.js";
 import { UserError } from "../../util/errors.js";
+import { intOption, numberOption } from "../options.js";
 
-const int = (name: string) => (v: string) => {
-  const n = Number(v);
-  if (!Number.isInteger(n)) throw new UserError(`--${name} must be an integer, got "${v}"`);
-  return n;
-};
-
-const nonNegative = (name: string) => (v: string) => {
-  const n = Number(v);
-  if (!Number.isFinite(n) || n < 0) throw new UserError(`--${name} must be a number ≥ 0, got "${v}"`);
-  return n;
-};
 
 export function register(program: Command): void {
   const world = getOrCreateGroup(program, "world", "the synthetic multi-hop world: build it, measure the oracle, pre-train its base model");
@@ -21,7 +11,7 @@ export function register(program: Command): void {
   world
     .command("build")
     .description("generate the world from a seed: corpus.jsonl, pretrain/train/test.jsonl (FlashRAG QA), manifest.json, tokenizer.json")
-    .option("--seed <n>", "generator seed", int("seed"), 1)
+    .option("--seed <n>", "generator seed", intOption("--seed"), 1)
     .option("--out <dir>", "output directory", "world")
     .option("--small", "a small world (tests, --quick demo)", false)
     .option("--config <file>", "world config (YAML/JSON, fields of WorldConfig) overriding the defaults")
@@ -47,7 +37,7 @@ export function register(program: Command): void {
     .description("follow each question's gold chain with the real BM25 retriever: the EM ceiling this retriever allows")
     .option("--world <dir>", "world directory (from `world build`)", "world")
     .option("--split <split>", "which questions: pretrain | train | test", "test")
-    .option("--top-n <n>", "passages per query", int("top-n"), 1)
+    .option("--top-n <n>", "passages per query", intOption("--top-n", 1), 1)
     .option("--index <dir>", "search this index directory (research index) instead of an in-memory BM25 over the world's corpus")
     .option("--out <file>", "write the full report (per question) as JSON")
     .addHelpText("after", "\nExample:\n  research world oracle --world runs/world --top-n 1\n")
@@ -78,18 +68,18 @@ export function registerPretrain(world: Command): void {
     .option("--world <dir>", "world directory (from `world build`)", "world")
     .option("--out <dir>", "model directory to write", "models/world-base")
     .option("--config <file>", "pre-training config (YAML/JSON, fields of PretrainConfig)")
-    .option("--steps <n>", "override: optimizer steps", int("steps"))
-    .option("--max-minutes <n>", "override: stop and save after this many minutes")
-    .option("--stop-at <step>", "override: stop and save after this step (deterministic early stop)", int("stop-at"))
-    .option("--gates <n>", "after training, sample this many ReSearch episodes on RL-train questions and print the gates (0 = skip)", int("gates"), 64)
-    .option("--gates-temperature <t>", "sampling temperature of the gates' episodes (0 = greedy; the demo uses its GRPO rollouts' temperature)", nonNegative("gates-temperature"), 1)
+    .option("--steps <n>", "override: optimizer steps", intOption("--steps", 1))
+    .option("--max-minutes <n>", "override: stop and save after this many minutes", numberOption("--max-minutes", 0))
+    .option("--stop-at <step>", "override: stop and save after this step (deterministic early stop)", intOption("--stop-at", 0))
+    .option("--gates <n>", "after training, sample this many ReSearch episodes on RL-train questions and print the gates (0 = skip)", intOption("--gates", 0), 64)
+    .option("--gates-temperature <t>", "sampling temperature of the gates' episodes (0 = greedy; the demo uses its GRPO rollouts' temperature)", numberOption("--gates-temperature", 0), 1)
     .addHelpText("after", "\nExample:\n  research world build --out runs/world && research world pretrain --world runs/world --out models/world-base --max-minutes 60\n")
-    .action(async (opts: { world: string; out: string; config?: string; steps?: number; maxMinutes?: string; stopAt?: number; gates: number; gatesTemperature: number }) => {
+    .action(async (opts: { world: string; out: string; config?: string; steps?: number; maxMinutes?: number; stopAt?: number; gates: number; gatesTemperature: number }) => {
       const { readConfigFile } = await import("../../world/cli-support.js");
       const { PretrainConfigSchema, pretrainBaseModel } = await import("../../world/pretrain.js");
       const raw: Record<string, unknown> = opts.config ? readConfigFile(opts.config) : {};
       if (opts.steps !== undefined) raw.steps = opts.steps;
-      if (opts.maxMinutes !== undefined) raw.maxMinutes = Number(opts.maxMinutes);
+      if (opts.maxMinutes !== undefined) raw.maxMinutes = opts.maxMinutes;
       if (opts.stopAt !== undefined) raw.stopAt = opts.stopAt;
       const parsed = PretrainConfigSchema.safeParse(raw);
       if (!parsed.success) throw new UserError(`${opts.config ?? "pretrain config"}: ${parsed.error.issues[0].path.join(".")}: ${parsed.error.issues[0].message}`);
