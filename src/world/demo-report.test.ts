@@ -1,9 +1,9 @@
 import { describe, expect, test } from "vitest";
 import type { EvalRecord } from "../eval/summary.js";
-import { answerFromEvidence, demoChecks, methodReport, type DemoReport, type MethodReport } from "./demo-report.js";
+import { answerFromEvidence, demoChecks, methodReport, questionType, type DemoReport, type MethodReport } from "./demo-report.js";
 import type { WorldQuestion } from "./questions.js";
 
-const q = (id: string, hops: number) => ({ id, metadata: { hops } }) as unknown as WorldQuestion;
+const q = (id: string, hops: number, kind = "compositional", relations = ["born_in"]) => ({ id, metadata: { hops, kind, relations } }) as unknown as WorldQuestion;
 const rec = (id: string, em: number, searches: number, research = true): EvalRecord =>
   ({ id, question: "", goldenAnswers: ["a"], pred: "", scores: { em, f1: em, acc: em }, ms: 0, ...(research ? { trajectory: { searches } } : { retrievals: Array(searches).fill({ query: "", hits: [] }) }) }) as unknown as EvalRecord;
 
@@ -14,6 +14,18 @@ describe("demo report", () => {
     expect(m).toMatchObject({ n: 4, em: 0.5, searches_mean: 1.75 });
     expect(m.by_hops).toEqual({ "1": { n: 2, em: 0.5, searches_mean: 0.5 }, "2": { n: 1, em: 1, searches_mean: 2 }, "3": { n: 1, em: 0, searches_mean: 4 } });
     expect(methodReport([rec("a", 0, 3, false)], qs).searches_mean).toBe(3);
+  });
+
+  test("by_type: EM per question type — comparison, yes/no, or the relation a compositional answer comes from", () => {
+    const qs = new Map(
+      [q("a", 1, "compositional", ["birth_year"]), q("b", 2, "compositional", ["director", "birth_year"]), q("c", 2, "compositional", ["director", "born_in"]), q("d", 2, "comparison", ["birth_year"]), q("e", 1, "yesno", ["employer"])].map((x) => [x.id, x]),
+    );
+    expect(questionType(qs.get("b"))).toBe("birth_year");
+    expect(questionType(qs.get("d"))).toBe("comparison");
+    expect(questionType(undefined)).toBe("?");
+    const m = methodReport([rec("a", 0, 1), rec("b", 1, 2), rec("c", 1, 2), rec("d", 1, 2), rec("e", 0, 1)], qs);
+    expect(m.by_type).toEqual({ birth_year: { n: 2, em: 0.5 }, born_in: { n: 1, em: 1 }, comparison: { n: 1, em: 1 }, yesno: { n: 1, em: 0 } });
+    expect(Object.keys(m.by_type!)).toEqual(["birth_year", "born_in", "comparison", "yesno"]); // by count, then name
   });
 
   test.each([

@@ -1,6 +1,6 @@
 /**
- * @module world/demo-report — the demo's report: `report.json` (train curve, per-method evaluation with a per-hop
- * breakdown, world, base model, config) and `report.md` (tables, the curves as SVG pictures drawn with Vega-Lite,
+ * @module world/demo-report — the demo's report: `report.json` (train curve, per-method evaluation with per-hop and
+ * per-question-type breakdowns, world, base model, config) and `report.md` (tables, the curves as SVG pictures drawn with Vega-Lite,
  * and three example trajectories: a success, a failure and a multi-search one).
  */
 import { join } from "node:path";
@@ -29,6 +29,8 @@ export interface MethodReport {
   acc: number;
   searches_mean: number;
   by_hops: Record<string, { n: number; em: number; searches_mean: number }>;
+  /** EM by question type (`questionType`): which kinds of question a method answers, which it never does. */
+  by_type?: Record<string, { n: number; em: number }>;
 }
 
 export interface DemoReport {
@@ -47,7 +49,25 @@ export function searchesOf(r: EvalRecord): number {
   return r.trajectory ? r.trajectory.searches : (r.retrievals?.length ?? 0);
 }
 
-/** EM/F1/acc, searches and the per-hop breakdown of a method's records over the test questions. */
+/**
+ * A question's type for the breakdowns: `comparison`, `yesno`, or for a compositional question the relation its answer
+ * comes from (`born_in`, `birth_year`, `employer` …, the last hop of the chain, whatever the number of hops).
+ */
+export function questionType(q: WorldQuestion | undefined): string {
+  if (!q) return "?";
+  const md = q.metadata;
+  return md.kind === "compositional" ? (md.relations[md.relations.length - 1] ?? "?") : md.kind;
+}
+
+/** Count and mean EM of items grouped by `key` (keys sorted by count, then name). */
+export function emBy<T>(items: T[], key: (x: T) => string, em: (x: T) => number): Record<string, { n: number; em: number }> {
+  const groups = new Map<string, number[]>();
+  for (const it of items) groups.set(key(it), [...(groups.get(key(it)) ?? []), em(it)]);
+  const sorted = [...groups].sort(([a, x], [b, y]) => y.length - x.length || a.localeCompare(b));
+  return Object.fromEntries(sorted.map(([k, ems]) => [k, { n: ems.length, em: mean(ems) }]));
+}
+
+/** EM/F1/acc, searches and the per-hop and per-type breakdowns of a method's records over the test questions. */
 export function methodReport(records: EvalRecord[], questions: Map<string, WorldQuestion>): MethodReport {
   const by_hops: MethodReport["by_hops"] = {};
   const groups = new Map<string, EvalRecord[]>();
@@ -63,6 +83,7 @@ export function methodReport(records: EvalRecord[], questions: Map<string, World
     acc: mean(records.map((r) => r.scores.acc)),
     searches_mean: mean(records.map(searchesOf)),
     by_hops,
+    by_type: emBy(records, (r) => questionType(questions.get(r.id)), (r) => r.scores.em),
   };
 }
 
@@ -149,6 +170,13 @@ export async function writeDemoReport(dir: string, rep: DemoReport, trained: Eva
       return `| ${m} | ${e.n} | ${pct(e.em)} | ${pct(e.f1)} | ${pct(e.acc)} | ${e.searches_mean.toFixed(2)} | ${hops.map((h) => pct(e.by_hops[h]?.em)).join(" | ")} |`;
     }),
   ].join("\n");
+  const typeCols = methods.filter((m) => rep.eval[m]!.by_type);
+  const types = Object.keys(rep.eval.research?.by_type ?? rep.eval[typeCols[0]]?.by_type ?? {});
+  const typeTable = [
+    `| question type | n | ${typeCols.map((m) => `EM ${m}`).join(" | ")} |`,
+    `|---|---|${typeCols.map(() => "---").join("|")}|`,
+    ...types.map((t) => `| ${t} | ${rep.eval[typeCols[0]]!.by_type![t]?.n ?? 0} | ${typeCols.map((m) => pct(rep.eval[m]!.by_type![t]?.em)).join(" | ")} |`),
+  ].join("\n");
   const checks = Object.entries(rep.checks)
     .map(([k, c]) => `| ${k} | ${c.value === null ? "—" : c.value.toFixed(3)} | ${c.target} | ${c.pass === null ? "—" : c.pass ? "yes" : "no"} |`)
     .join("\n");
@@ -163,6 +191,7 @@ export async function writeDemoReport(dir: string, rep: DemoReport, trained: Eva
     ``,
     table,
     ``,
+    ...(types.length ? [`EM by question type (a compositional question's type is the relation its answer comes from):`, ``, typeTable, ``] : []),
     `## Targets`,
     ``,
     `| check | value | target | met |`,

@@ -29,6 +29,10 @@ describe("research demo (end to end, tiny)", () => {
     // the gates sample at the GRPO rollouts' temperature (quick: a third of gatesEpisodes)
     expect(JSON.parse(readFileSync(join(out, "base-gates.json"), "utf8"))).toMatchObject({ episodes: 1, temperature: 0.5 });
     expect(readFileSync(join(out, "report.md"), "utf8")).toContain("| research | 3 |");
+    // EM by question type, for every method (the oracle's from its gold-chain items)
+    for (const m of DEMO_METHODS) expect(Object.values(report.eval[m]!.by_type!).reduce((a, b) => a + b.n, 0), m).toBe(3);
+    expect(report.eval.oracle!.by_type).toEqual(Object.fromEntries(Object.entries(report.eval.research!.by_type!).map(([t, b]) => [t, { n: b.n, em: 1 }])));
+    expect(readFileSync(join(out, "report.md"), "utf8")).toContain("| question type | n | EM base-research | EM research |");
     // a rerun reuses everything: same evaluation numbers
     const again = await runDemo(out, cfg);
     expect(again.report.eval).toEqual(report.eval);

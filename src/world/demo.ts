@@ -17,7 +17,7 @@ import { UserError } from "../util/errors.js";
 import { writeJsonAtomic } from "../util/fs.js";
 import { buildWorld, worldIsCurrent, worldManifest, writeWorld } from "./build.js";
 import { WorldConfigSchema } from "./config.js";
-import { methodReport, writeDemoReport, type DemoReport, type TrainPoint } from "./demo-report.js";
+import { emBy, methodReport, questionType, writeDemoReport, type DemoReport, type TrainPoint } from "./demo-report.js";
 import { formatGates, runGates, type GateReport } from "./gates.js";
 import { runOracle } from "./oracle.js";
 import type { WorldQuestion } from "./questions.js";
@@ -151,6 +151,7 @@ export async function runDemo(outDir: string, cfg: DemoConfig): Promise<DemoResu
     evalReport.oracle = {
       n: oracle.n, em: oracle.em, f1: oracle.f1, acc: oracle.acc, searches_mean: oracle.searches_mean,
       by_hops: Object.fromEntries(Object.entries(oracle.by_hops).map(([h, b]) => [h, { ...b, searches_mean: Number(h) }])),
+      by_type: emBy(oracle.items, (it) => questionType(byId.get(it.id)), (it) => it.em),
     };
 
     // 6) report
