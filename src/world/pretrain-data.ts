@@ -99,7 +99,7 @@ export interface EpisodeSource {
   passages: Passage[];
   /** Retriever over the PRE-TRAINING split's passages only. */
   retriever: Retriever;
-  /** Name-part pools (first names, surnames, roots): what `renameProb` permutes. */
+  /** Name-part pools (first names, surnames, roots; optionally film-title words and years): what `renameProb` permutes. */
   namePools?: string[][];
   /** Surface forms of the world's entities (names and aliases): what `answerSpans: "entity"` draws from. */
   entityNames?: Set<string>;
@@ -147,7 +147,9 @@ export function randomAnswer(rng: Rng, src: EpisodeSource, text: string, o: Epis
  * Name augmentation: one random permutation within each name-part pool, applied to every word of a document
  * (prompt, queries, results, answer alike, so the document stays consistent). A renamed document is about entities
  * that exist nowhere, so a model cannot predict a name from memorised name pairs and must copy it from its context;
- * it also keeps the pre-training world's facts from being memorised.
+ * it also keeps the pre-training world's facts from being memorised. Pools hold capitalised words or four-digit years
+ * (a year pool makes years as unpredictable as names: each year token then appears in every kind of context, not only
+ * in the few passages that state it).
  */
 export function createRenamer(rng: Rng, pools: string[][]): (text: string) => string {
   const map = new Map<string, string>();
@@ -155,7 +157,7 @@ export function createRenamer(rng: Rng, pools: string[][]): (text: string) => st
     const perm = shuffle(rng, [...pool]);
     pool.forEach((w, i) => map.set(w, perm[i]));
   }
-  return (text) => text.replace(/\b[A-Z][a-z]+\b/g, (w) => map.get(w) ?? w);
+  return (text) => text.replace(/\b(?:[A-Z][a-z]+|\d{4})\b/g, (w) => map.get(w) ?? w);
 }
 
 function renamed(doc: PretrainDoc, f: (t: string) => string): PretrainDoc {

@@ -9,7 +9,7 @@ import { smallWorldConfig } from "./config.js";
 import { containsSpan, measureGates, runGates } from "./gates.js";
 import { memoryBm25Retriever } from "./oracle.js";
 import { baselineEpisode, entityMentions, nextDoc, PretrainMixSchema, randomSpan, researchEpisode } from "./pretrain-data.js";
-import { entityNames, namePools, packBatch, PretrainConfigSchema, pretrainBaseModel, pretrainPassages } from "./pretrain.js";
+import { entityNames, namePools, packBatch, PretrainConfigSchema, pretrainBaseModel, pretrainPassages, worldYears } from "./pretrain.js";
 import { createWordLevelTokenizer } from "./tokenizer.js";
 import { worldVocab } from "./vocab.js";
 import { normalizeAnswer } from "../reward/normalize.js";
@@ -71,6 +71,40 @@ describe("pre-training data", () => {
       for (const q of doc.queries) expect(containsSpan(visible, q), q).toBe(true);
     }
     expect(changed).toBeGreaterThan(100);
+  });
+
+  test("renameYears: years are permuted among the world's years too, consistently; every such year is a vocabulary token", async () => {
+    const pools = namePools(world, false, true);
+    const years = pools[pools.length - 1];
+    expect(years).toEqual(worldYears(world));
+    expect(years.length).toBeGreaterThan(20);
+    expect(years.every((y) => /^\d{4}$/.test(y))).toBe(true);
+    const vocab = new Set(Object.keys(worldVocab(world).vocab));
+    for (const y of years) expect(vocab.has(y), y).toBe(true);
+    const yearSet = new Set(years);
+    const rsrc = { ...src, namePools: pools };
+    const mix = { passage: 1, research: 0, "naive-gen": 0, "naive-rag": 0, "iter-retgen": 0, ircot: 0 };
+    let changed = 0;
+    for (let i = 0; i < 40; i++) {
+      const plain = await nextDoc(createRng(300 + i), rsrc, mix, opts);
+      const doc = await nextDoc(createRng(300 + i), rsrc, mix, { ...opts, renameProb: 1 });
+      const a = plain.parts.map((p) => p.text).join("").split(/\b/);
+      const b = doc.parts.map((p) => p.text).join("").split(/\b/);
+      expect(b.length).toBe(a.length);
+      const map = new Map<string, string>();
+      a.forEach((w, k) => {
+        if (!/^\d+$/.test(w)) return;
+        if (!yearSet.has(w)) return expect(b[k], w).toBe(w); // other numbers (populations) stay
+        expect(yearSet.has(b[k]), b[k]).toBe(true);
+        expect(map.get(w) ?? b[k]).toBe(b[k]); // consistent within the document
+        map.set(w, b[k]);
+        if (w !== b[k]) changed++;
+      });
+    }
+    expect(changed).toBeGreaterThan(20);
+    // without the year pool, years are left as they are
+    const plainPools = namePools(world, false);
+    expect(plainPools.some((p) => p.some((w) => yearSet.has(w)))).toBe(false);
   });
 
   test("searchWeights and querySpan set how many searches an episode makes and how long its queries are", async () => {

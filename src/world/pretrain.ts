@@ -58,6 +58,7 @@ export const PretrainConfigSchema = z.object({
   yesNoProb: z.number().min(0).max(1).default(0).describe("probability that a content-free answer is \"yes\" or \"no\" (a fair coin, whatever the question), so yes/no is a form the base model knows"),
   answerByKind: z.boolean().default(false).describe("content-free answers take the question's form, their value still random: a fair coin yes/no for a yes/no question, one of the two compared names (uniformly) for a comparison"),
   followUpMentionProb: z.number().min(0).max(1).default(0).describe("probability that a ReSearch query after a search is a uniformly random entity mention of the last result instead of a random span (every mention equally likely, so it says nothing about which one to follow)"),
+  renameYears: z.boolean().default(false).describe("renaming also permutes the years (birth, founding and release years of every split's entities) among themselves, so a year, like a name, must be copied from context; without it each year token appears only in the few passages that state it and the base answers a year that is not in the result"),
   renameTitles: z.boolean().default(false).describe("renaming also permutes the words of film titles (adjectives among adjectives, nouns among nouns; words shared with place or company names excepted)"),
   answerFromResultProb: z.number().min(0).max(1).default(0.9).describe("probability that a content-free answer after retrieval is a random mention of the retrieved text rather than of the question (the draw stays uniform within the text: content-free at any value)"),
   copyWeight: z.number().min(0).default(1).describe("with lossMask \"all\": the weight of a copied-span token (query and answer spans of content-free episodes) in the next-token loss, every other token weighing 1 (the loss is the weighted mean); > 1 spends more of each step on copying names from the context, still content-free (the spans are random)"),
@@ -72,12 +73,26 @@ export function pretrainPassages(world: World): Passage[] {
   return world.corpus.filter((p) => ids.has(p.id));
 }
 
-/** The name-part pools renaming permutes within: first names, surnames, roots (and film-title words). */
-export function namePools(world: World, titles: boolean): string[][] {
+/** The pools renaming permutes within: first names, surnames, roots (and film-title words; and the world's years). */
+export function namePools(world: World, titles: boolean, years = false): string[][] {
   const { firstNames, surnames, roots } = world.entities.pools;
-  if (!titles) return [firstNames, surnames, roots];
-  const shared = new Set([...CITY_SUFFIXES, ...COUNTRY_PREFIXES, ...COMPANY_SUFFIXES, ...GOVERNMENTS]);
-  return [firstNames, surnames, roots, FILM_ADJECTIVES.filter((w) => !shared.has(w)), FILM_NOUNS.filter((w) => !shared.has(w))];
+  const pools = [firstNames, surnames, roots];
+  if (titles) {
+    const shared = new Set([...CITY_SUFFIXES, ...COUNTRY_PREFIXES, ...COMPANY_SUFFIXES, ...GOVERNMENTS]);
+    pools.push(FILM_ADJECTIVES.filter((w) => !shared.has(w)), FILM_NOUNS.filter((w) => !shared.has(w)));
+  }
+  if (years) pools.push(worldYears(world));
+  return pools;
+}
+
+/** The distinct birth, founding and release years of every entity of the world (all splits), as sorted strings. */
+export function worldYears(world: World): string[] {
+  const ys = new Set<number>();
+  for (const e of world.entities.byKey.values()) {
+    const x = e as { birthYear?: number; foundedYear?: number; year?: number };
+    for (const y of [x.birthYear, x.foundedYear, x.year]) if (y !== undefined) ys.add(y);
+  }
+  return [...ys].sort((a, b) => a - b).map(String);
 }
 
 /** Every entity's name and aliases (what `answerSpans: "entity"` recognises as a mention). */
@@ -196,7 +211,7 @@ export async function pretrainBaseModel(worldDir: string, outDir: string, cfg: P
   const vocab = worldVocab(world);
   const tok = createWordLevelTokenizer(vocab);
   const passages = pretrainPassages(world);
-  const src: EpisodeSource = { questions: world.questions.pretrain, passages, retriever: memoryBm25Retriever(passages), namePools: namePools(world, cfg.renameTitles), entityNames: entityNames(world) };
+  const src: EpisodeSource = { questions: world.questions.pretrain, passages, retriever: memoryBm25Retriever(passages), namePools: namePools(world, cfg.renameTitles, cfg.renameYears), entityNames: entityNames(world) };
   const config = baseModelConfig(cfg, tok);
   const ckptDir = join(outDir, "checkpoint");
   const statePath = join(ckptDir, "state.json");
@@ -261,7 +276,7 @@ export async function pretrainBaseModel(worldDir: string, outDir: string, cfg: P
     what: `base model of the synthetic world: next-token loss on the PRE-TRAINING split only${cfg.lossMask === "copy" ? " (this stage: loss on the copied query/answer spans of content-free episodes only)" : cfg.copyWeight !== 1 ? ` (this stage: the copied query/answer spans of content-free episodes weigh ${cfg.copyWeight} in the loss, every other token 1)` : ""}`,
     data: {
       passages: `${passages.length} passages of pre-training entities (no RL-train or test entity appears)`,
-      episodes: `content-free episodes in the ReSearch, naive-gen, naive-RAG, Iter-RetGen and IRCoT prompt formats over pre-training questions; every query, thought and answer is a uniformly random span of the question or of the retrieved passages (queries ${cfg.querySpan[0]}–${cfg.querySpan[1]} words, thoughts 1–5, answers ${cfg.answerSpans === "entity" ? "a uniformly random entity mention (name or year) of the text, else 1–3 words" : "1–3 words"}${cfg.yesNoProb > 0 ? `, or with probability ${cfg.yesNoProb} a coin-flip yes/no` : ""}${cfg.answerByKind ? "; a yes/no question's answer is a coin-flip yes/no and a comparison's a uniformly random one of its two names" : ""})${cfg.mentionQueryProb > 0 ? ` (a ReSearch query is, with probability ${cfg.mentionQueryProb}, a name the question mentions, copied)` : ""}${cfg.renameProb > 0 ? `; with probability ${cfg.renameProb} a document's names are renamed by a random permutation within each name-part pool (names${cfg.renameTitles ? " and film titles" : ""} that exist nowhere, consistent within the document)` : ""}${cfg.followUpMentionProb > 0 ? `; a query after a search is, with probability ${cfg.followUpMentionProb}, a uniformly random entity mention of the last result` : ""}${cfg.searchWeights ? `; a ReSearch episode makes 0, 1, 2, … searches with weights ${cfg.searchWeights.join("/")}` : ""}; retrieval (BM25) indexes only pre-training passages; no trajectory that solves a question`,
+      episodes: `content-free episodes in the ReSearch, naive-gen, naive-RAG, Iter-RetGen and IRCoT prompt formats over pre-training questions; every query, thought and answer is a uniformly random span of the question or of the retrieved passages (queries ${cfg.querySpan[0]}–${cfg.querySpan[1]} words, thoughts 1–5, answers ${cfg.answerSpans === "entity" ? "a uniformly random entity mention (name or year) of the text, else 1–3 words" : "1–3 words"}${cfg.yesNoProb > 0 ? `, or with probability ${cfg.yesNoProb} a coin-flip yes/no` : ""}${cfg.answerByKind ? "; a yes/no question's answer is a coin-flip yes/no and a comparison's a uniformly random one of its two names" : ""})${cfg.mentionQueryProb > 0 ? ` (a ReSearch query is, with probability ${cfg.mentionQueryProb}, a name the question mentions, copied)` : ""}${cfg.renameProb > 0 ? `; with probability ${cfg.renameProb} a document's names are renamed by a random permutation within each name-part pool (names${cfg.renameTitles ? " and film titles" : ""}${cfg.renameYears ? " and years" : ""} that exist nowhere, consistent within the document)` : ""}${cfg.followUpMentionProb > 0 ? `; a query after a search is, with probability ${cfg.followUpMentionProb}, a uniformly random entity mention of the last result` : ""}${cfg.searchWeights ? `; a ReSearch episode makes 0, 1, 2, … searches with weights ${cfg.searchWeights.join("/")}` : ""}; retrieval (BM25) indexes only pre-training passages; no trajectory that solves a question`,
       mix: cfg.mix,
     },
     config: cfg,
