@@ -20,6 +20,16 @@ const passages = pretrainPassages(world);
 const src = { questions: world.questions.pretrain, passages, retriever: memoryBm25Retriever(passages) };
 const opts = { researchTopN: 1, baselineTopK: 3, maxSearches: 3 };
 
+/** The same document drawn twice from one seed, plain and renamed, split into words (same length, word for word). */
+async function plainAndRenamed(seed: number, rsrc: typeof src & { namePools: string[][] }, mix: Parameters<typeof nextDoc>[2]) {
+  const plain = await nextDoc(createRng(seed), rsrc, mix, opts);
+  const doc = await nextDoc(createRng(seed), rsrc, mix, { ...opts, renameProb: 1 });
+  const a = plain.parts.map((p) => p.text).join("").split(/\b/);
+  const b = doc.parts.map((p) => p.text).join("").split(/\b/);
+  expect(b.length).toBe(a.length);
+  return { doc, a, b };
+}
+
 describe("pre-training data", () => {
   test("only pre-training passages and entities: no RL-train or test name appears in any document", async () => {
     const otherNames = [...world.entities.byKey.values()].filter((e) => e.split !== "pretrain").map((e) => e.name);
@@ -54,11 +64,7 @@ describe("pre-training data", () => {
     const mix = { passage: 0, research: 1, "naive-gen": 0, "naive-rag": 0, "iter-retgen": 0, ircot: 0 };
     let changed = 0;
     for (let i = 0; i < 60; i++) {
-      const plain = await nextDoc(createRng(100 + i), rsrc, mix, opts);
-      const doc = await nextDoc(createRng(100 + i), rsrc, mix, { ...opts, renameProb: 1 });
-      const a = plain.parts.map((p) => p.text).join("").split(/\b/);
-      const b = doc.parts.map((p) => p.text).join("").split(/\b/);
-      expect(b.length).toBe(a.length);
+      const { doc, a, b } = await plainAndRenamed(100 + i, rsrc, mix);
       const map = new Map<string, string>();
       a.forEach((w, k) => {
         if (w === b[k]) return;
@@ -86,11 +92,7 @@ describe("pre-training data", () => {
     const mix = { passage: 1, research: 0, "naive-gen": 0, "naive-rag": 0, "iter-retgen": 0, ircot: 0 };
     let changed = 0;
     for (let i = 0; i < 40; i++) {
-      const plain = await nextDoc(createRng(300 + i), rsrc, mix, opts);
-      const doc = await nextDoc(createRng(300 + i), rsrc, mix, { ...opts, renameProb: 1 });
-      const a = plain.parts.map((p) => p.text).join("").split(/\b/);
-      const b = doc.parts.map((p) => p.text).join("").split(/\b/);
-      expect(b.length).toBe(a.length);
+      const { a, b } = await plainAndRenamed(300 + i, rsrc, mix);
       const map = new Map<string, string>();
       a.forEach((w, k) => {
         if (!/^\d+$/.test(w)) return;
