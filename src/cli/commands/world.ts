@@ -4,7 +4,6 @@ import { getOrCreateGroup } from "../group.js";
 import { UserError } from "../../util/errors.js";
 import { intOption, numberOption } from "../options.js";
 
-
 export function register(program: Command): void {
   const world = getOrCreateGroup(program, "world", "the synthetic multi-hop world: build it, measure the oracle, pre-train its base model");
 
