@@ -37,6 +37,8 @@ describe("numeric options", () => {
     [["index", "build", "--corpus", "c", "--out", "o", "--b", "2"], '--b: expected a number in 0..1, got "2"'],
     [["generate", "-m", "m", "--top-p", "nan"], '--top-p: expected a number in 0..1, got "nan"'],
     [["search", "--index", "i", "--top-k", "0", "q"], '--top-k: expected an integer in 1..1000, got "0"'],
+    [["train", "--config", "c.yaml", "--max-steps", "0"], '--max-steps: expected an integer ≥ 1, got "0"'],
+    [["train", "--resume", "r", "--seed", "x"], '--seed: expected an integer ≥ -2147483648, got "x"'],
   ];
   it.each(cases)("research %j fails with a clear message", async (args, message) => {
     const { main } = await import("./main.js");

@@ -62,7 +62,12 @@ export function questionType(q: WorldQuestion | undefined): string {
 /** Count and mean EM of items grouped by `key` (keys sorted by count, then name). */
 export function emBy<T>(items: T[], key: (x: T) => string, em: (x: T) => number): Record<string, { n: number; em: number }> {
   const groups = new Map<string, number[]>();
-  for (const it of items) groups.set(key(it), [...(groups.get(key(it)) ?? []), em(it)]);
+  for (const it of items) {
+    const k = key(it);
+    const g = groups.get(k);
+    if (g) g.push(em(it));
+    else groups.set(k, [em(it)]);
+  }
   const sorted = [...groups].sort(([a, x], [b, y]) => y.length - x.length || a.localeCompare(b));
   return Object.fromEntries(sorted.map(([k, ems]) => [k, { n: ems.length, em: mean(ems) }]));
 }

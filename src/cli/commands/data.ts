@@ -42,12 +42,11 @@ export function register(program: Command): void {
     .action(async (file: string, opts: { out: string; limit?: number; metadata: boolean }) => {
       const { loadQA } = await import("../../data/qa.js");
       const { openJsonlWriter } = await import("../../data/jsonl-writer.js");
-      const limit = opts.limit;
       const w = openJsonlWriter(opts.out);
       let rows = 0;
       let format = "";
       try {
-        for await (const ex of loadQA(file, { limit, onDetect: (d) => (format = d.format) })) {
+        for await (const ex of loadQA(file, { limit: opts.limit, onDetect: (d) => (format = d.format) })) {
           w.write(opts.metadata || ex.metadata === undefined ? ex : { id: ex.id, question: ex.question, golden_answers: ex.golden_answers });
           rows++;
         }

@@ -2,7 +2,6 @@
 import type { Command } from "commander";
 import { intOption, numberOption } from "../options.js";
 
-
 export function register(program: Command): void {
   program
     .command("generate")

@@ -17,9 +17,8 @@ Example:
   research report runs/demo --out runs/demo/report.html`,
     )
     .action(async (dirs: string[], opts: { out: string; trajectories: number; title?: string }) => {
-      const n = opts.trajectories;
       const { writeReport } = await import("../../viewer/report.js");
-      const r = await writeReport({ dirs, out: opts.out, trajectories: n, title: opts.title });
+      const r = await writeReport({ dirs, out: opts.out, trajectories: opts.trajectories, title: opts.title });
       process.stderr.write(`wrote ${r.html} and ${r.plots.length} plot(s) in ${r.plots.length ? r.plots[0].replace(/[^/\\]+$/, "") : "-"}\n`);
     });
 }

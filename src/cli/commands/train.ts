@@ -3,9 +3,7 @@
  */
 import type { Command } from "commander";
 import { UserError } from "../../util/errors.js";
-import { parseNumberOption } from "../options.js";
-
-const int = (flag: string, v: unknown, min = 1): number => parseNumberOption(flag, v, { int: true, min });
+import { intOption } from "../options.js";
 
 export function register(program: Command): void {
   program
@@ -14,9 +12,9 @@ export function register(program: Command): void {
     .option("--config <file>", "training config, YAML or JSON (see src/train/config.ts; unknown keys are errors)")
     .option("--out <dir>", "run directory (default: runs/train-<date>-<time>)")
     .option("--resume <dir>", "continue the run in <dir> from its last complete checkpoint")
-    .option("--max-steps <n>", "stop after N steps (overrides the config; with --resume, extends the run)")
-    .option("--checkpoint-every <n>", "checkpoint every N steps (overrides the config)")
-    .option("--seed <s>", "seed for data order, sampling and curriculum (overrides the config)")
+    .option("--max-steps <n>", "stop after N steps (overrides the config; with --resume, extends the run)", intOption("--max-steps", 1))
+    .option("--checkpoint-every <n>", "checkpoint every N steps (overrides the config)", intOption("--checkpoint-every", 1))
+    .option("--seed <s>", "seed for data order, sampling and curriculum (overrides the config)", intOption("--seed", -(2 ** 31)))
     .option("--quiet", "no progress bar")
     .addHelpText(
       "after",
@@ -28,14 +26,14 @@ Examples:
 The run directory holds config.json, metrics.jsonl (one line per step), trajectories/step-N.jsonl and
 checkpoints/step-N/ (a loadable model dir + optimizer, RNG and data cursor). Ctrl-C saves a checkpoint and exits.`,
     )
-    .action(async (flags: Record<string, string | boolean | undefined>) => {
+    .action(async (flags: Record<string, string | number | boolean | undefined>) => {
       const { readConfigFile, resolveTrainConfig } = await import("../../train/config.js");
       const { readRunConfig } = await import("../../train/run.js");
       let runDir: string;
       let raw: Record<string, unknown>;
       const resume = typeof flags.resume === "string";
       if (resume) {
-        if (flags.config || flags.out || flags.seed || flags.checkpointEvery)
+        if (flags.config || flags.out || flags.seed !== undefined || flags.checkpointEvery !== undefined)
           throw new UserError("--resume continues a run with its own config: only --max-steps and --quiet may be given with it");
         runDir = flags.resume as string;
         raw = readRunConfig(runDir) as Record<string, unknown>;
@@ -44,9 +42,9 @@ checkpoints/step-N/ (a loadable model dir + optimizer, RNG and data cursor). Ctr
         raw = readConfigFile(flags.config as string);
         runDir = (flags.out as string | undefined) ?? `runs/train-${new Date().toISOString().replace(/[-:]/g, "").replace("T", "-").slice(0, 15)}`;
       }
-      if (flags.maxSteps !== undefined) raw.maxSteps = int("--max-steps", flags.maxSteps);
-      if (flags.checkpointEvery !== undefined) raw.checkpointEvery = int("--checkpoint-every", flags.checkpointEvery);
-      if (flags.seed !== undefined) raw.seed = int("--seed", flags.seed, -(2 ** 31));
+      if (flags.maxSteps !== undefined) raw.maxSteps = flags.maxSteps;
+      if (flags.checkpointEvery !== undefined) raw.checkpointEvery = flags.checkpointEvery;
+      if (flags.seed !== undefined) raw.seed = flags.seed;
       const cfg = resolveTrainConfig(raw, resume ? `${runDir}/config.json` : (flags.config as string));
 
       const [{ initTensorBackend }, { loadModel }, { loadQAArray }, { openRetriever }, { createTrainingSetup }, { runSession, abortOnSigint }, { createProgress }, { trainExampleOf }] =
