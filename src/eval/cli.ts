@@ -10,7 +10,7 @@ import {
   retrieverConfigFromFlags,
   rolloutConfigFromFlags,
 } from "../rollout/backends/index.js";
-import { renderChat } from "../rollout/prompts.js";
+import { renderChat } from "../tokenizer/chat.js";
 import type { Retriever } from "../retrieval/types.js";
 import { UserError } from "../util/errors.js";
 import { createJudge, type Judge } from "./judge.js";

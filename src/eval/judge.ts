@@ -6,7 +6,7 @@
  */
 import { z } from "zod";
 import { UserError } from "../util/errors.js";
-import type { ChatMessage } from "./prompts.js";
+import type { ChatMessage } from "../tokenizer/chat.js";
 
 /** The judge server refused us (401/403/404): a configuration error that stops the run instead of failing every item. */
 export class JudgeConfigError extends UserError {}

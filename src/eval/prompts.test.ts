@@ -6,7 +6,6 @@ import {
   IRCOT_PROMPT,
   NAIVE_GEN_PROMPT,
   NAIVE_RAG_PROMPT,
-  splitContents,
 } from "./prompts.js";
 
 const hits = [
@@ -17,11 +16,6 @@ const hits = [
 describe("FlashRAG prompts", () => {
   test("reference lines are `Doc {i}(Title: {title}) {text}` with the title's quotes kept", () => {
     expect(formatReference(hits)).toBe('Doc 1(Title: "Paris") Paris is the capital of France.\nDoc 2(Title: Lyon) Lyon is a city.\nSecond line.\n');
-  });
-
-  test("splitContents: first line is the title, the rest the text; no newline gives empty text", () => {
-    expect(splitContents("T\na\nb")).toEqual({ title: "T", text: "a\nb" });
-    expect(splitContents("only")).toEqual({ title: "only", text: "" });
   });
 
   test("naive-gen, base model: system and user joined by a blank line", () => {

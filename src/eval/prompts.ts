@@ -10,11 +10,16 @@
  * - Chat models get `[{system}, {user}]` rendered by the model's chat template; base models (and IRCoT, which sets
  *   `enable_chat=False`) get the non-empty parts joined by a blank line: `system + "\n\n" + user`.
  * - `previous_gen` (IRCoT's earlier thoughts) is appended to the rendered string as is.
- * - A passage's title is the first line of its `contents`, verbatim (quotes kept, as FlashRAG does), the text the rest.
+ * - A passage's title is the first line of its `contents`, verbatim (quotes kept, as FlashRAG does), the text the rest
+ *   (`splitContents`, retrieval/corpus.ts).
  * Not copied: FlashRAG's OpenAI path renames the system message to "assistant" and drops IRCoT's earlier thoughts;
  * we send a system message and keep the thoughts, as its local-model path does.
  */
+import { splitContents } from "../retrieval/corpus.js";
 import type { SearchHit } from "../retrieval/types.js";
+import type { ChatMessage } from "../tokenizer/chat.js";
+
+export type { ChatMessage } from "../tokenizer/chat.js";
 
 export interface PromptTemplate {
   /** System part, may hold `{reference}`. */
@@ -25,11 +30,6 @@ export interface PromptTemplate {
   reference: string;
   /** false: always the plain `system\n\nuser` string, even for chat models (FlashRAG's `enable_chat=False`). */
   chat: boolean;
-}
-
-export interface ChatMessage {
-  role: "system" | "user" | "assistant";
-  content: string;
 }
 
 /** Turns messages into the model's input text (a chat template for instruct models). */
@@ -86,12 +86,6 @@ export const IRCOT_PROMPT: PromptTemplate = {
 
 /** IRCoT's answer marker: the loop stops when a thought contains it; the prediction is what follows it. */
 export const IRCOT_ANSWER_MARKER = "So the answer is:";
-
-/** Split a FlashRAG `contents` string: title = first line verbatim, text = the remaining lines joined by "\n". */
-export function splitContents(contents: string): { title: string; text: string } {
-  const lines = contents.split("\n");
-  return { title: lines[0], text: lines.slice(1).join("\n") };
-}
 
 /** Python-`str.format`-like fill of `{name}` placeholders (only the names given; others are left as written). */
 export function fillTemplate(template: string, vars: Record<string, string | number>): string {

@@ -1,4 +1,6 @@
 /** @module model/generation — generation requests and results, shared by the native engine and every policy backend. */
+import type { ChatMessage } from "../tokenizer/chat.js";
+
 export interface GenerationRequest {
   /** Full context as text (remote backends use this). */
   prompt: string;
@@ -17,7 +19,7 @@ export interface GenerationRequest {
    * Chat form of the same context (chat-completions servers): system/user messages, then the assistant's partial
    * response when there is one, which the server continues (vLLM `continue_final_message`). Text backends ignore it.
    */
-  messages?: { role: "system" | "user" | "assistant"; content: string }[];
+  messages?: ChatMessage[];
 }
 
 export interface GenerationResult {

@@ -8,7 +8,7 @@ import { z } from "zod";
 import { randomUUID } from "node:crypto";
 import type { GenerationRequest, GenerationResult } from "./generation.js";
 import { createEngine, encodePrompt, type Engine, type LoadedModel } from "./generate.js";
-import { renderChat } from "./chat.js";
+import { renderChat, stripEos, tokenizerChatOptions } from "../tokenizer/chat.js";
 
 export interface ModelServerOptions {
   /** Model path (loaded with loadModel), a loaded model, or a ready engine. */
@@ -82,8 +82,7 @@ function badRequest(reply: FastifyReply, err: z.ZodError | string) {
 function openAiText(r: GenerationResult, engine: Engine): string {
   if (r.finishReason === "stop" && r.stopString !== undefined) return r.text.slice(0, r.text.length - r.stopString.length);
   if (r.finishReason === "eos") {
-    const eos = engine.tokenizer.decode([r.tokenIds![r.tokenIds!.length - 1]]);
-    return r.text.endsWith(eos) ? r.text.slice(0, r.text.length - eos.length) : r.text;
+    return stripEos(r.text, engine.tokenizer.decode([r.tokenIds![r.tokenIds!.length - 1]]));
   }
   return r.text;
 }
@@ -188,7 +187,7 @@ export async function startModelServer(opts: ModelServerOptions): Promise<ModelS
     if (cont && last.role !== "assistant") return badRequest(reply, "continue_final_message: the last message must be the assistant's");
     if (cont && body.add_generation_prompt) return badRequest(reply, "add_generation_prompt: cannot be combined with continue_final_message");
     try {
-      prompt = renderChat(engine.tokenizer, body.messages, cont ? false : (body.add_generation_prompt ?? true));
+      prompt = renderChat(body.messages, { ...tokenizerChatOptions(engine.tokenizer), addGenerationPrompt: cont ? false : (body.add_generation_prompt ?? true) });
     } catch (e) {
       return badRequest(reply, `messages: ${(e as Error).message}`);
     }

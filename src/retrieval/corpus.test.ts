@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
-import { makePassage, parseContents, readCorpus } from "./corpus.js";
+import { makePassage, parseContents, readCorpus, splitContents } from "./corpus.js";
 import { corpusFromQa, hotpotParagraphs, rolloutParagraphs } from "./corpus-from-qa.js";
 import { buildIndex, openRetriever } from "./index.js";
 import { SHARED_DATA } from "../util/shared.js";
@@ -31,6 +31,12 @@ describe("corpus", () => {
     expect(parseContents(contents)).toEqual({ title, text });
     if (!contents.startsWith('"')) return;
     expect(parseContents(makePassage(title, text))).toEqual({ title, text });
+  });
+
+  test("splitContents: the first line verbatim (quotes and spaces kept) is the title, the rest the text; no newline gives empty text", () => {
+    expect(splitContents("T\na\nb")).toEqual({ title: "T", text: "a\nb" });
+    expect(splitContents("only")).toEqual({ title: "only", text: "" });
+    expect(splitContents(' "Q" \nx')).toEqual({ title: ' "Q" ', text: "x" });
   });
 
   test("reads both line formats; ids may be numbers", async () => {

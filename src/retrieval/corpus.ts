@@ -7,11 +7,16 @@ import { InputError } from "../util/errors.js";
 import { readJsonl } from "../util/fs.js";
 import type { Passage } from "./types.js";
 
-/** Split FlashRAG `contents` into title (first line, surrounding quotes removed) and text (the rest). */
-export function parseContents(contents: string): { title: string; text: string } {
+/** Split FlashRAG `contents` verbatim: title = the first line as written (quotes kept, as FlashRAG's prompts show
+ * it), text = the remaining lines joined by "\n" ("" without a newline). */
+export function splitContents(contents: string): { title: string; text: string } {
   const nl = contents.indexOf("\n");
-  const first = nl < 0 ? contents : contents.slice(0, nl);
-  const text = nl < 0 ? "" : contents.slice(nl + 1);
+  return nl < 0 ? { title: contents, text: "" } : { title: contents.slice(0, nl), text: contents.slice(nl + 1) };
+}
+
+/** Split FlashRAG `contents` into title (first line, trimmed, surrounding quotes removed) and text (the rest). */
+export function parseContents(contents: string): { title: string; text: string } {
+  const { title: first, text } = splitContents(contents);
   let title = first.trim();
   if (title.length >= 2 && title.startsWith('"') && title.endsWith('"')) title = title.slice(1, -1);
   return { title, text };

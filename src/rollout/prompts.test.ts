@@ -4,8 +4,9 @@ import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { describe, expect, test } from "vitest";
 import {
-  RESEARCH_BASE_PROMPT, RESEARCH_SYSTEM_PROMPT, TEMPLATE_NAMES, buildPrompt, extractQuery, formatResearchResult, getTemplate, renderChat,
+  RESEARCH_BASE_PROMPT, RESEARCH_SYSTEM_PROMPT, TEMPLATE_NAMES, buildPrompt, extractQuery, formatResearchResult, getTemplate,
 } from "./prompts.js";
+import { renderChat } from "../tokenizer/chat.js";
 
 const sha256 = (s: string) => createHash("sha256").update(s, "utf8").digest("hex");
 

@@ -3,9 +3,12 @@
  * how a question becomes a prompt (plain completion or the model's chat template) and how retrieved passages are
  * spliced back (`<result>` for ReSearch, `<information>` for the Search-R1 preset).
  */
-import { Template } from "@huggingface/jinja";
+import { splitContents } from "../retrieval/corpus.js";
 import type { Passage } from "../retrieval/types.js";
+import { renderChat, type ChatMessage, type ChatRenderOptions } from "../tokenizer/chat.js";
 import { UserError } from "../util/errors.js";
+
+export { CHATML_TEMPLATE, type ChatMessage } from "../tokenizer/chat.js";
 
 /** ReSearch base-model prompt; `{prompt}` is replaced by the question. Verbatim from the ReSearch release. */
 export const RESEARCH_BASE_PROMPT =
@@ -18,16 +21,6 @@ export const RESEARCH_SYSTEM_PROMPT =
 /** Search-R1 (Jin et al. 2025) question prefix, used as the whole prompt (base) or the user message (instruct). */
 export const SEARCHR1_PROMPT =
   "Answer the given question. You must conduct reasoning inside <think> and </think> first every time you get new information. After reasoning, if you find you lack some knowledge, you can call a search engine by <search> query </search> and it will return the top searched results between <information> and </information>. You can search as many times as your want. If you find no further external knowledge needed, you can directly provide the answer inside <answer> and </answer>, without detailed illustrations. For example, <answer> Beijing </answer>. Question: {question}\n";
-
-/** ChatML (Qwen2/2.5 family) used when a chat template is needed and the model ships none. */
-export const CHATML_TEMPLATE =
-  "{%- for message in messages %}{{ '<|im_start|>' + message.role + '\\n' + message.content + '<|im_end|>\\n' }}{%- endfor %}" +
-  "{%- if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{%- endif %}";
-
-export interface ChatMessage {
-  role: "system" | "user" | "assistant";
-  content: string;
-}
 
 export type TemplateName = "research" | "research-instruct" | "searchr1" | "searchr1-instruct";
 
@@ -55,8 +48,8 @@ export function formatResearchResult(passages: Passage[]): string {
 export function formatSearchR1Result(passages: Passage[]): string {
   const docs = passages
     .map((p, i) => {
-      const [title, ...rest] = p.contents.trim().split("\n");
-      return `Doc ${i + 1}(Title: ${title}) ${rest.join("\n")}\n`;
+      const { title, text } = splitContents(p.contents.trim());
+      return `Doc ${i + 1}(Title: ${title}) ${text}\n`;
     })
     .join("");
   return `\n\n<information>${docs.trim()}</information>\n\n`;
@@ -110,20 +103,6 @@ export function getTemplate(name: string): PromptTemplate {
   return t;
 }
 
-/** Render chat messages with a Jinja chat template (the model's, else ChatML), ending with the assistant header. */
-export function renderChat(
-  messages: ChatMessage[],
-  opts: { chatTemplate?: string; bosToken?: string; eosToken?: string } = {},
-): string {
-  const template = new Template(opts.chatTemplate ?? CHATML_TEMPLATE);
-  return template.render({
-    messages,
-    add_generation_prompt: true,
-    bos_token: opts.bosToken ?? "",
-    eos_token: opts.eosToken ?? "",
-  });
-}
-
 export interface BuiltPrompt {
   /** The full prompt text the policy continues. */
   text: string;
@@ -131,12 +110,9 @@ export interface BuiltPrompt {
   messages?: ChatMessage[];
 }
 
-/** The prompt for one question under a template: completion text, or the chat template rendered over the messages. */
-export function buildPrompt(
-  template: PromptTemplate,
-  question: string,
-  opts: { chatTemplate?: string; bosToken?: string; eosToken?: string } = {},
-): BuiltPrompt {
+/** The prompt for one question under a template: completion text, or the chat template (the model's, else ChatML)
+ * rendered over the messages, ending with the assistant header. */
+export function buildPrompt(template: PromptTemplate, question: string, opts: Omit<ChatRenderOptions, "addGenerationPrompt"> = {}): BuiltPrompt {
   if (!template.chat) return { text: template.completion(question) };
   const messages = template.messages(question);
   return { text: renderChat(messages, opts), messages };

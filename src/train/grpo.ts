@@ -7,6 +7,7 @@
  * Shapes: B sequences in a (micro-)batch, T response positions (padded), G rollouts per prompt.
  */
 import * as tf from "@tensorflow/tfjs";
+import { mean, std } from "../util/stats.js";
 
 /**
  * Group-relative advantages: rewards are laid out group after group (G consecutive rollouts of one prompt);
@@ -29,10 +30,9 @@ export function groupAdvantages(rewards: number[], groupSize: number, eps = 1e-6
       for (let i = 0; i < groupSize; i++) out[g + i] = 0;
       continue;
     }
-    const mean = group.reduce((a, b) => a + b, 0) / groupSize;
-    const variance = group.reduce((a, r) => a + (r - mean) ** 2, 0) / (groupSize - 1); // Bessel
-    const std = Math.sqrt(variance);
-    for (let i = 0; i < groupSize; i++) out[g + i] = (group[i] - mean) / (std + eps);
+    const m = mean(group);
+    const s = std(group); // Bessel
+    for (let i = 0; i < groupSize; i++) out[g + i] = (group[i] - m) / (s + eps);
   }
   return out;
 }

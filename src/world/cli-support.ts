@@ -1,8 +1,8 @@
 /** @module world/cli-support — reading world configs and corpus files for the `world` and `demo` commands. */
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { parse as parseYaml } from "yaml";
 import type { Passage } from "../retrieval/types.js";
+import { readConfigFile } from "../util/config-file.js";
 import { InputError, UserError } from "../util/errors.js";
 import { readJsonl } from "../util/fs.js";
 import { smallWorldConfig, WorldConfigSchema, type WorldConfig } from "./config.js";
@@ -10,15 +10,7 @@ import { smallWorldConfig, WorldConfigSchema, type WorldConfig } from "./config.
 /** Defaults (or the small world), then the file's fields, then the seed. Bad fields name the file and the field. */
 export function loadWorldConfig(opts: { seed?: number; small?: boolean; file?: string }): WorldConfig {
   const base: Record<string, unknown> = opts.small ? smallWorldConfig() : WorldConfigSchema.parse({});
-  let fromFile: Record<string, unknown> = {};
-  if (opts.file) {
-    if (!existsSync(opts.file)) throw new UserError(`world config not found: ${opts.file}`);
-    try {
-      fromFile = (parseYaml(readFileSync(opts.file, "utf8")) ?? {}) as Record<string, unknown>;
-    } catch (e) {
-      throw new InputError(opts.file, undefined, undefined, `cannot parse (${(e as Error).message})`);
-    }
-  }
+  const fromFile = opts.file ? readConfigFile(opts.file) : {};
   const merged = { ...base, ...fromFile, ...(opts.seed !== undefined ? { seed: opts.seed } : {}) };
   const r = WorldConfigSchema.safeParse(merged);
   if (!r.success) {
@@ -37,14 +29,4 @@ export async function readCorpusFile(worldDir: string): Promise<Passage[]> {
     out.push(value);
   }
   return out;
-}
-
-/** A YAML or JSON config file as an object (bad syntax names the file). */
-export function readConfigFile(file: string): Record<string, unknown> {
-  if (!existsSync(file)) throw new UserError(`config not found: ${file}`);
-  try {
-    return (parseYaml(readFileSync(file, "utf8")) ?? {}) as Record<string, unknown>;
-  } catch (e) {
-    throw new InputError(file, undefined, undefined, `cannot parse (${(e as Error).message})`);
-  }
 }

@@ -5,6 +5,7 @@
  */
 import { join } from "node:path";
 import { writeFileAtomic, writeJsonAtomic } from "../util/fs.js";
+import { mean } from "../util/stats.js";
 import type { EvalRecord } from "../eval/summary.js";
 import { containsSpan } from "./gates.js";
 import type { WorldQuestion } from "./questions.js";
@@ -41,8 +42,6 @@ export interface DemoReport {
   config: Record<string, unknown>;
   checks?: Record<string, { value: number | null; target: string; pass: boolean | null }>;
 }
-
-const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0);
 
 /** Searches a record made: ReSearch rollouts count `<search>` calls, baselines count retriever calls. */
 export function searchesOf(r: EvalRecord): number {

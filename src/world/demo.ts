@@ -21,7 +21,7 @@ import { emBy, methodReport, questionType, writeDemoReport, type DemoReport, typ
 import { formatGates, runGates, type GateReport } from "./gates.js";
 import { runOracle } from "./oracle.js";
 import type { WorldQuestion } from "./questions.js";
-import { readConfigFile } from "./cli-support.js";
+import { readConfigFile } from "../util/config-file.js";
 import { worldVocab } from "./vocab.js";
 import { saveWordLevelTokenizer } from "./tokenizer.js";
 

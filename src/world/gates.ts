@@ -96,7 +96,7 @@ export async function runGates(o: RunGatesOptions): Promise<GateReport> {
   const { runRollouts } = await import("../rollout/loop.js");
   const { readWorldQuestions } = await import("./build.js");
   const { readCorpusFile } = await import("./cli-support.js");
-  const { memoryBm25Retriever } = await import("./oracle.js");
+  const { memoryBm25Retriever } = await import("../retrieval/memory.js");
   const model = await loadModel(o.modelDir);
   const backend = createNativeBackend({ model, maxBatch: 16 });
   const questions = readWorldQuestions(o.worldDir, "train").slice(0, o.n);

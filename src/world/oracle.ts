@@ -3,11 +3,9 @@
  * the name of each gold-chain passage's subject (what a perfect policy would search) and count the question solved
  * only if every gold passage comes back in the top N and holds the fact. EM/F1 use the reward's normalisation.
  */
-import type { Passage, Retriever, SearchHit } from "../retrieval/types.js";
-import { Bm25Builder, Bm25ParamsSchema } from "../retrieval/bm25.js";
-import { searchBm25Exhaustive } from "../retrieval/bm25-search.js";
-import { createAnalyzer } from "../retrieval/tokenize.js";
+import type { Retriever } from "../retrieval/types.js";
 import { exactMatch, tokenF1 } from "../reward/metrics.js";
+import { mean } from "../util/stats.js";
 import type { WorldQuestion } from "./questions.js";
 
 export interface OracleItem {
@@ -34,19 +32,6 @@ export interface OracleReport {
   items: OracleItem[];
 }
 
-/** An in-memory BM25 retriever over passages (the retrieval module's index and exact scorer, no files). */
-export function memoryBm25Retriever(passages: Passage[]): Retriever {
-  const analyzer = createAnalyzer();
-  const builder = new Bm25Builder(Bm25ParamsSchema.parse({}), "unicode61-porter");
-  for (const p of passages) builder.add(analyzer.terms(p.contents));
-  const ix = builder.finish();
-  return {
-    async search(queries, topN) {
-      return queries.map((q) => searchBm25Exhaustive(ix, analyzer.terms(q), topN).map((d): SearchHit => ({ ...passages[d.doc], score: d.score })));
-    },
-  };
-}
-
 function predictionOf(q: WorldQuestion, solved: boolean): string {
   return solved ? q.golden_answers[0] : "";
 }
@@ -70,7 +55,6 @@ export async function runOracle(questions: WorldQuestion[], retriever: Retriever
     const prediction = predictionOf(q, solved);
     return { id: q.id, hops: q.metadata.hops, hopFound, prediction, em: exactMatch(prediction, q.golden_answers), f1: tokenF1(prediction, q.golden_answers), queries: q.metadata.chainNames };
   });
-  const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0);
   const by_hops: OracleReport["by_hops"] = {};
   for (const it of items) {
     const b = (by_hops[it.hops] ??= { n: 0, em: 0 });

@@ -7,7 +7,7 @@ import type { Trajectory } from "../rollout/types.js";
 import { buildWorld, writeWorld } from "./build.js";
 import { smallWorldConfig } from "./config.js";
 import { containsSpan, measureGates, runGates } from "./gates.js";
-import { memoryBm25Retriever } from "./oracle.js";
+import { memoryBm25Retriever } from "../retrieval/memory.js";
 import { baselineEpisode, entityMentions, nextDoc, PretrainMixSchema, randomSpan, researchEpisode } from "./pretrain-data.js";
 import { entityNames, namePools, packBatch, PretrainConfigSchema, pretrainBaseModel, pretrainPassages, worldYears } from "./pretrain.js";
 import { createWordLevelTokenizer } from "./tokenizer.js";

@@ -9,14 +9,15 @@ import { existsSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
 import type { ModelConfig } from "../model/config.js";
+import { memoryBm25Retriever } from "../retrieval/memory.js";
 import type { Passage } from "../retrieval/types.js";
+import { lrAt, type LrSchedule } from "../train/schedule.js";
 import { appendJsonl, writeJsonAtomic } from "../util/fs.js";
 import { createProgress } from "../util/progress.js";
 import { createRng, type Rng } from "../util/rng.js";
 import { UserError } from "../util/errors.js";
 import { buildWorld, type World } from "./build.js";
 import { WorldConfigSchema } from "./config.js";
-import { memoryBm25Retriever } from "./oracle.js";
 import { nextDoc, PretrainMixSchema, type EpisodeOptions, type EpisodeSource } from "./pretrain-data.js";
 import { createWordLevelTokenizer, saveWordLevelTokenizer, type WordLevelTokenizer } from "./tokenizer.js";
 import { worldVocab } from "./vocab.js";
@@ -160,10 +161,9 @@ export async function packBatch(rng: Rng, src: EpisodeSource, tok: WordLevelToke
   return { inputIds, attentionMask, lossMask, B, T, kinds };
 }
 
-export function lrAt(c: PretrainConfig, step: number): number {
-  if (step < c.warmup) return (c.lr * (step + 1)) / c.warmup;
-  const p = Math.min(1, (step - c.warmup) / Math.max(1, c.steps - c.warmup));
-  return c.lr * (c.minLrRatio + (1 - c.minLrRatio) * 0.5 * (1 + Math.cos(Math.PI * p)));
+/** Pre-training's learning-rate schedule: linear warm-up, then a cosine decay to lr × minLrRatio at `steps`. */
+export function pretrainSchedule(c: PretrainConfig): LrSchedule {
+  return { lr: c.lr, warmup: c.warmup, decay: { shape: "cosine", from: c.warmup, steps: c.steps - c.warmup, to: c.minLrRatio } };
 }
 
 interface CkptState {
@@ -213,6 +213,7 @@ export async function pretrainBaseModel(worldDir: string, outDir: string, cfg: P
   const passages = pretrainPassages(world);
   const src: EpisodeSource = { questions: world.questions.pretrain, passages, retriever: memoryBm25Retriever(passages), namePools: namePools(world, cfg.renameTitles, cfg.renameYears), entityNames: entityNames(world) };
   const config = baseModelConfig(cfg, tok);
+  const schedule = pretrainSchedule(cfg);
   const ckptDir = join(outDir, "checkpoint");
   const statePath = join(ckptDir, "state.json");
 
@@ -261,10 +262,10 @@ export async function pretrainBaseModel(worldDir: string, outDir: string, cfg: P
       break;
     }
     const batch = await packBatch(rng, src, tok, cfg, carry);
-    const r = trainStep(model, opt, { inputIds: batch.inputIds, B: batch.B, T: batch.T, attentionMask: batch.attentionMask, lossMask: batch.lossMask }, { lr: lrAt(cfg, step), maxGradNorm: cfg.maxGradNorm });
+    const r = trainStep(model, opt, { inputIds: batch.inputIds, B: batch.B, T: batch.T, attentionMask: batch.attentionMask, lossMask: batch.lossMask }, { lr: lrAt(schedule, step), maxGradNorm: cfg.maxGradNorm });
     step++;
     lastLoss = r.loss;
-    appendJsonl(join(outDir, "pretrain-log.jsonl"), { step, loss: r.loss, gradNorm: r.gradNorm, skipped: r.skipped, tokens: r.tokens, lr: lrAt(cfg, step - 1), seconds: Number(secs().toFixed(1)), kinds: batch.kinds });
+    appendJsonl(join(outDir, "pretrain-log.jsonl"), { step, loss: r.loss, gradNorm: r.gradNorm, skipped: r.skipped, tokens: r.tokens, lr: lrAt(schedule, step - 1), seconds: Number(secs().toFixed(1)), kinds: batch.kinds });
     bar.update(step, { loss: r.loss.toFixed(3) });
     if (step % cfg.checkpointEvery === 0) save(ckptDir, true);
   }

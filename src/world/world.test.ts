@@ -5,7 +5,8 @@ import { describe, expect, test } from "vitest";
 import { buildWorld, hopStats, writeWorld, WORLD_FILES } from "./build.js";
 import { SPLITS, smallWorldConfig, WorldConfigSchema } from "./config.js";
 import { MAX_PASSAGE_WORDS } from "./passages.js";
-import { memoryBm25Retriever, runOracle } from "./oracle.js";
+import { memoryBm25Retriever } from "../retrieval/memory.js";
+import { runOracle } from "./oracle.js";
 import type { Entity } from "./entities.js";
 
 const small = buildWorld(smallWorldConfig(3));

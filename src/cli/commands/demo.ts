@@ -17,7 +17,7 @@ export function register(program: Command): void {
     .addHelpText("after", "\nExamples:\n  research demo --quick\n  research demo --out runs/demo\n  npm start\n")
     .action(async (opts: { quick: boolean; out?: string; config?: string; baseModel?: string; trainConfig?: string; steps?: number; test?: number }) => {
       const { DemoConfigSchema, runDemo } = await import("../../world/demo.js");
-      const { readConfigFile } = await import("../../world/cli-support.js");
+      const { readConfigFile } = await import("../../util/config-file.js");
       const raw: Record<string, unknown> = opts.config ? readConfigFile(opts.config) : {};
       raw.quick = opts.quick || raw.quick === true;
       if (opts.baseModel) raw.baseModel = opts.baseModel;

@@ -22,8 +22,8 @@ export function register(program: Command): void {
       const model = await loadModel(o.model);
       let prompt = o.prompt;
       if (o.chat) {
-        const { renderChat } = await import("../../model/chat.js");
-        prompt = renderChat(model.tokenizer, [{ role: "user", content: o.prompt }]);
+        const { renderChat, tokenizerChatOptions } = await import("../../tokenizer/chat.js");
+        prompt = renderChat([{ role: "user", content: o.prompt }], tokenizerChatOptions(model.tokenizer));
       }
       const engine = createEngine(model);
       const t0 = performance.now();
@@ -31,12 +31,8 @@ export function register(program: Command): void {
         { prompt, maxTokens: o.maxTokens, stop: o.stop, temperature: o.temperature, topP: o.topP, topK: o.topK, seed: o.seed },
       ]);
       const ms = performance.now() - t0;
-      let text = r.text;
-      if (r.finishReason === "eos") {
-        const last = r.tokenIds![r.tokenIds!.length - 1];
-        const eosText = model.tokenizer.decode([last]);
-        if (text.endsWith(eosText)) text = text.slice(0, text.length - eosText.length);
-      }
+      const { stripEos } = await import("../../tokenizer/chat.js");
+      const text = r.finishReason === "eos" ? stripEos(r.text, model.tokenizer.decode([r.tokenIds![r.tokenIds!.length - 1]])) : r.text;
       process.stdout.write(text + "\n");
       if (o.stats)
         process.stderr.write(`${r.tokenIds!.length} tokens in ${ms.toFixed(0)} ms (${((1000 * r.tokenIds!.length) / ms).toFixed(1)} tok/s), finish: ${r.finishReason}\n`);

@@ -27,7 +27,8 @@ The run directory holds config.json, metrics.jsonl (one line per step), trajecto
 checkpoints/step-N/ (a loadable model dir + optimizer, RNG and data cursor). Ctrl-C saves a checkpoint and exits.`,
     )
     .action(async (flags: Record<string, string | number | boolean | undefined>) => {
-      const { readConfigFile, resolveTrainConfig } = await import("../../train/config.js");
+      const { resolveTrainConfig } = await import("../../train/config.js");
+      const { readConfigFile } = await import("../../util/config-file.js");
       const { readRunConfig } = await import("../../train/run.js");
       let runDir: string;
       let raw: Record<string, unknown>;

@@ -43,7 +43,8 @@ export function register(program: Command): void {
     .action(async (opts: { world: string; split: string; topN: number; index?: string; out?: string }) => {
       const { readWorldQuestions } = await import("../../world/build.js");
       const { readCorpusFile } = await import("../../world/cli-support.js");
-      const { memoryBm25Retriever, runOracle } = await import("../../world/oracle.js");
+      const { runOracle } = await import("../../world/oracle.js");
+      const { memoryBm25Retriever } = await import("../../retrieval/memory.js");
       if (!["pretrain", "train", "test"].includes(opts.split)) throw new UserError(`--split must be pretrain, train or test, got "${opts.split}"`);
       const qs = readWorldQuestions(opts.world, opts.split as "test");
       const { openRetriever } = await import("../../retrieval/index.js");
@@ -74,7 +75,7 @@ export function registerPretrain(world: Command): void {
     .option("--gates-temperature <t>", "sampling temperature of the gates' episodes (0 = greedy; the demo uses its GRPO rollouts' temperature)", numberOption("--gates-temperature", 0), 1)
     .addHelpText("after", "\nExample:\n  research world build --out runs/world && research world pretrain --world runs/world --out models/world-base --max-minutes 60\n")
     .action(async (opts: { world: string; out: string; config?: string; steps?: number; maxMinutes?: number; stopAt?: number; gates: number; gatesTemperature: number }) => {
-      const { readConfigFile } = await import("../../world/cli-support.js");
+      const { readConfigFile } = await import("../../util/config-file.js");
       const { PretrainConfigSchema, pretrainBaseModel } = await import("../../world/pretrain.js");
       const raw: Record<string, unknown> = opts.config ? readConfigFile(opts.config) : {};
       if (opts.steps !== undefined) raw.steps = opts.steps;

@@ -1,5 +1,6 @@
 /** @module eval/methods/common — one model call and one retriever call as the baselines make them. */
 import type { SearchHit } from "../../retrieval/types.js";
+import { stripEos } from "../../tokenizer/chat.js";
 import type { BuiltPrompt } from "../prompts.js";
 import type { GenerationStep, MethodContext, RetrievalStep } from "../types.js";
 
@@ -12,9 +13,7 @@ export async function generateText(ctx: MethodContext, prompt: BuiltPrompt, stop
     { prompt: prompt.text, messages: prompt.messages, maxTokens: ctx.gen.maxTokens, temperature: ctx.gen.temperature, topP: ctx.gen.topP, seed: ctx.gen.seed, stop },
   ]);
   if (!res) throw new Error(`backend ${ctx.backend.name} returned no result`);
-  let text = res.text;
-  const eos = ctx.backend.eosText;
-  if (res.finishReason === "eos" && eos && text.endsWith(eos)) text = text.slice(0, -eos.length);
+  let text = res.finishReason === "eos" ? stripEos(res.text, ctx.backend.eosText) : res.text;
   if (res.finishReason === "stop" && res.stopString && text.endsWith(res.stopString)) text = text.slice(0, -res.stopString.length);
   return { prompt: prompt.text, output: text, finishReason: res.finishReason };
 }

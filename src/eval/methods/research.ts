@@ -3,6 +3,7 @@
  * prediction is extracted exactly as the reward does (first `<answer>`, last `\boxed{}` in it), "" when there is none.
  */
 import { extractAnswer } from "../../reward/answer.js";
+import { stripEos } from "../../tokenizer/chat.js";
 import { runRollouts, type RolloutOptions } from "../../rollout/loop.js";
 import type { Trajectory } from "../../rollout/types.js";
 import type { EvalItem, Method } from "../types.js";
@@ -19,10 +20,6 @@ export function createRolloutRunner(opts: Omit<RolloutOptions, "examples" | "n" 
   };
 }
 
-/** The response without the trailing EOS text (the reward strips it before extracting). */
-export function stripEos(response: string, eosText: string): string {
-  return eosText && response.endsWith(eosText) ? response.slice(0, -eosText.length) : response;
-}
 
 /** ReSearch's prediction for a finished rollout. */
 export function researchPrediction(t: Trajectory, eosText: string): string {
