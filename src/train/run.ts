@@ -9,6 +9,8 @@
  *
  * A checkpoint is written in a temporary directory and renamed into place, so a kill never leaves a half one.
  * Resuming truncates metrics.jsonl to the offset recorded in the checkpoint: the lines before stay byte for byte.
+ * Base-model pre-training (world/pretrain.ts) uses the same checkpoints and metrics code with its own metrics file
+ * name (`RunLayout`) and its own checkpoint state (any `{ step }` record).
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, truncateSync } from "node:fs";
 import { join } from "node:path";
@@ -32,14 +34,20 @@ export interface CheckpointState {
   metricsBytes: number;
 }
 
-export interface Checkpoint {
+export interface Checkpoint<S extends { step: number } = CheckpointState> {
   dir: string;
-  state: CheckpointState;
+  state: S;
 }
 
-export const runPaths = (dir: string) => ({
+/** File names inside a run directory that differ between runs of different kinds (default: a GRPO run's). */
+export interface RunLayout {
+  /** The metrics log, one JSON line per step (default metrics.jsonl). */
+  metrics?: string;
+}
+
+export const runPaths = (dir: string, layout: RunLayout = {}) => ({
   config: join(dir, "config.json"),
-  metrics: join(dir, "metrics.jsonl"),
+  metrics: join(dir, layout.metrics ?? "metrics.jsonl"),
   trajectories: join(dir, "trajectories"),
   checkpoints: join(dir, "checkpoints"),
 });
@@ -66,14 +74,14 @@ export function readRunConfig(dir: string): unknown {
   }
 }
 
-export function appendMetrics(dir: string, record: Record<string, unknown>): number {
-  const p = runPaths(dir).metrics;
+export function appendMetrics(dir: string, record: Record<string, unknown>, layout?: RunLayout): number {
+  const p = runPaths(dir, layout).metrics;
   appendJsonl(p, record);
   return statSync(p).size;
 }
 
-export function readMetrics(dir: string): Record<string, unknown>[] {
-  const p = runPaths(dir).metrics;
+export function readMetrics(dir: string, layout?: RunLayout): Record<string, unknown>[] {
+  const p = runPaths(dir, layout).metrics;
   if (!existsSync(p)) return [];
   return readFileSync(p, "utf8")
     .split("\n")
@@ -88,8 +96,8 @@ export function readMetrics(dir: string): Record<string, unknown>[] {
 }
 
 /** Cut metrics.jsonl back to the checkpoint's offset (lines of steps after the checkpoint go; the rest stay as is). */
-export function truncateMetrics(dir: string, bytes: number): void {
-  const p = runPaths(dir).metrics;
+export function truncateMetrics(dir: string, bytes: number, layout?: RunLayout): void {
+  const p = runPaths(dir, layout).metrics;
   const size = existsSync(p) ? statSync(p).size : 0;
   if (size < bytes) throw new UserError(`${p} has ${size} bytes, fewer than the ${bytes} its checkpoint recorded: the run directory was changed`);
   truncateSync(p, bytes);
@@ -99,17 +107,17 @@ export function writeTrajectories(dir: string, step: number, rows: unknown[]): v
   writeFileAtomic(join(runPaths(dir).trajectories, `${stepName(step)}.jsonl`), rows.map((r) => JSON.stringify(r)).join("\n") + (rows.length ? "\n" : ""));
 }
 
-export interface CheckpointContents {
+export interface CheckpointContents<S extends { step: number } = CheckpointState> {
   modelConfig: ModelConfig;
   weights: WeightMap;
   optimizer: WeightMap;
-  state: CheckpointState;
+  state: S;
 }
 
 /** Write a checkpoint atomically (temp dir + rename), then delete all but the last `keep`. Returns its directory. */
-export function saveCheckpoint(
+export function saveCheckpoint<S extends { step: number }>(
   dir: string,
-  c: CheckpointContents,
+  c: CheckpointContents<S>,
   keep: number,
   writeModel: (dir: string, weights: WeightMap) => void = (d, w) => {
     writeFileAtomic(join(d, "model.safetensors"), encodeSafetensors(w));
@@ -133,21 +141,21 @@ export function saveCheckpoint(
 }
 
 /** Complete checkpoints, oldest first. */
-export function listCheckpoints(dir: string): Checkpoint[] {
+export function listCheckpoints<S extends { step: number } = CheckpointState>(dir: string): Checkpoint<S>[] {
   const root = runPaths(dir).checkpoints;
   if (!existsSync(root)) return [];
   return readdirSync(root)
     .filter((n) => /^step-\d+$/.test(n) && existsSync(join(root, n, "state.json")))
     .sort()
-    .map((n) => ({ dir: join(root, n), state: JSON.parse(readFileSync(join(root, n, "state.json"), "utf8")) as CheckpointState }));
+    .map((n) => ({ dir: join(root, n), state: JSON.parse(readFileSync(join(root, n, "state.json"), "utf8")) as S }));
 }
 
-export function latestCheckpoint(dir: string): Checkpoint | null {
-  const all = listCheckpoints(dir);
+export function latestCheckpoint<S extends { step: number } = CheckpointState>(dir: string): Checkpoint<S> | null {
+  const all = listCheckpoints<S>(dir);
   return all.length ? all[all.length - 1] : null;
 }
 
-export function loadCheckpoint(ckpt: Checkpoint): { modelConfig: ModelConfig; weights: WeightMap; optimizer: WeightMap; state: CheckpointState } {
+export function loadCheckpoint<S extends { step: number }>(ckpt: Checkpoint<S>): CheckpointContents<S> {
   return {
     modelConfig: JSON.parse(readFileSync(join(ckpt.dir, "config.json"), "utf8")) as ModelConfig,
     weights: readSafetensors(join(ckpt.dir, "model.safetensors")).weights,

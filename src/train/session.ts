@@ -2,6 +2,8 @@
  * @module train/session — a training run over a run directory: fresh or resumed from its last complete checkpoint,
  * stepping the trainer, appending metrics, writing trajectories and checkpoints, stopping cleanly on an abort signal
  * (SIGINT: checkpoint, then exit) or after too many NaN/Inf steps. The policy, engine and retriever come in built.
+ * `runStepLoop` is the loop itself (step, checkpoint every N and at the end, stop on a signal or a budget), shared
+ * by GRPO (`runSession`) and base-model pre-training (world/pretrain.ts).
  */
 import { join } from "node:path";
 import type { ModelConfig } from "../model/config.js";
@@ -46,6 +48,42 @@ export interface SessionResult {
   lastCheckpoint: string | null;
 }
 
+/** One run's steps as the loop sees them. */
+export interface StepLoop {
+  /** Steps completed so far. */
+  stepsDone(): number;
+  /** The loop ends when stepsDone() reaches it. */
+  totalSteps: number;
+  checkpointEvery: number;
+  /** Run one step; false: aborted mid-step, the state is as after the previous step. */
+  step(signal?: AbortSignal): Promise<boolean>;
+  /** Save a resumable checkpoint of the state after stepsDone() steps. */
+  checkpoint(): void;
+  /** Checked before each step: true stops the run here (e.g. a time budget), as an abort does. */
+  stopHere?(): boolean;
+  signal?: AbortSignal;
+}
+
+/**
+ * Step until `totalSteps`, an abort or `stopHere`: a checkpoint every `checkpointEvery` steps and after the last one;
+ * a run that stops early saves one more unless its last step was just saved (`savedStep`: the step of the checkpoint
+ * it resumed from, −1 if none).
+ */
+export async function runStepLoop(l: StepLoop, savedStep = -1): Promise<"finished" | "interrupted"> {
+  const save = () => {
+    l.checkpoint();
+    savedStep = l.stepsDone();
+  };
+  while (l.stepsDone() < l.totalSteps) {
+    if (l.signal?.aborted || l.stopHere?.()) break;
+    if (!(await l.step(l.signal))) break;
+    if (l.stepsDone() % l.checkpointEvery === 0 || l.stepsDone() === l.totalSteps) save();
+  }
+  const interrupted = l.stepsDone() < l.totalSteps;
+  if (interrupted && savedStep !== l.stepsDone()) save();
+  return interrupted ? "interrupted" : "finished";
+}
+
 export async function runSession(o: SessionOptions): Promise<SessionResult> {
   const { runDir, config: cfg, deps } = o;
   const trainer = createTrainer(cfg, deps);
@@ -71,35 +109,39 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
     }
   } else createRunDir(runDir, cfg);
 
-  const checkpoint = () => {
-    const state: CheckpointState = { ...trainer.state(), metricsBytes };
-    lastCheckpoint = saveCheckpoint(
-      runDir,
-      { modelConfig: o.modelConfig, weights: deps.policy.exportWeights(), optimizer: deps.optimizer.exportState(), state },
-      cfg.keepCheckpoints,
-      (dir, weights) => writeModelDir(dir, o.modelConfig, weights, o.tokenizer),
-    );
-    lastCheckpointStep = state.step;
-  };
-
   o.onStart?.(trainer.stepsDone, trainer.totalSteps);
-  while (trainer.stepsDone < trainer.totalSteps) {
-    if (o.signal?.aborted) break;
-    let out: StepOutput | null;
-    try {
-      out = await trainer.step(o.signal);
-    } catch (e) {
-      const partial = (e as { output?: StepOutput }).output;
-      if (partial) record(partial); // the last bad step is logged before the run stops
-      throw e;
-    }
-    if (out === null) break; // aborted mid-step: the step was dropped, state is as after the previous one
-    record(out);
-    if (trainer.stepsDone % cfg.checkpointEvery === 0 || trainer.stepsDone === trainer.totalSteps) checkpoint();
-  }
-  const interrupted = trainer.stepsDone < trainer.totalSteps;
-  if (interrupted && lastCheckpointStep !== trainer.stepsDone) checkpoint();
-  return { stepsDone: trainer.stepsDone, totalSteps: trainer.totalSteps, status: interrupted ? "interrupted" : "finished", lastCheckpoint };
+  const status = await runStepLoop(
+    {
+      stepsDone: () => trainer.stepsDone,
+      totalSteps: trainer.totalSteps,
+      checkpointEvery: cfg.checkpointEvery,
+      signal: o.signal,
+      async step(signal) {
+        let out: StepOutput | null;
+        try {
+          out = await trainer.step(signal);
+        } catch (e) {
+          const partial = (e as { output?: StepOutput }).output;
+          if (partial) record(partial); // the last bad step is logged before the run stops
+          throw e;
+        }
+        if (out === null) return false; // aborted mid-step: the step was dropped, state is as after the previous one
+        record(out);
+        return true;
+      },
+      checkpoint() {
+        const state: CheckpointState = { ...trainer.state(), metricsBytes };
+        lastCheckpoint = saveCheckpoint(
+          runDir,
+          { modelConfig: o.modelConfig, weights: deps.policy.exportWeights(), optimizer: deps.optimizer.exportState(), state },
+          cfg.keepCheckpoints,
+          (dir, weights) => writeModelDir(dir, o.modelConfig, weights, o.tokenizer),
+        );
+      },
+    },
+    lastCheckpointStep,
+  );
+  return { stepsDone: trainer.stepsDone, totalSteps: trainer.totalSteps, status, lastCheckpoint };
 
   function record(out: StepOutput) {
     metricsBytes = appendMetrics(runDir, out.metrics as unknown as Record<string, unknown>);

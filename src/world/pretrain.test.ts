@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
@@ -318,6 +318,19 @@ describe("gates", () => {
     expect(Math.max(...a.get(name)!.data.map((x, i) => Math.abs(x - b.get(name)!.data[i])))).toBeLessThan(1e-6);
     const log = readFileSync(join(dir, "m2", "pretrain-log.jsonl"), "utf8").trim().split("\n");
     expect(log).toHaveLength(3);
+    // the train/ run layout: checkpoints/step-N/ (the last kept, a loadable model dir), the log cut back on resume
+    const noSeconds = (d: string) => readFileSync(join(dir, d, "pretrain-log.jsonl"), "utf8").trim().split("\n").map((l) => ({ ...JSON.parse(l), seconds: 0 }));
+    expect(noSeconds("m")).toEqual(noSeconds("m2"));
+    expect(readdirSync(join(dir, "m2", "checkpoints"))).toEqual(["step-000003"]);
+    for (const f of ["config.json", "model.safetensors", "tokenizer.json", "optimizer.safetensors", "state.json"]) expect(existsSync(join(dir, "m2", "checkpoints", "step-000003", f)), f).toBe(true);
+    // an abort (SIGINT) stops at a step boundary with a checkpoint and the model; the old single-folder format is refused
+    const ac = new AbortController();
+    ac.abort();
+    expect((await pretrainBaseModel(join(dir, "world"), join(dir, "m4"), cfg, { ...quiet, signal: ac.signal })).steps).toBe(0);
+    for (const f of ["pretrain.json", "model.safetensors", "checkpoints/step-000000/state.json"]) expect(existsSync(join(dir, "m4", f)), f).toBe(true);
+    mkdirSync(join(dir, "m4", "checkpoint"));
+    writeFileSync(join(dir, "m4", "checkpoint", "state.json"), "{}");
+    await expect(pretrainBaseModel(join(dir, "world"), join(dir, "m4"), cfg, quiet)).rejects.toThrow(/old format.*delete/);
     const g = await runGates({ modelDir: join(dir, "m2"), worldDir: join(dir, "world"), n: 4, topN: 1, maxSearches: 2, seed: 1, maxResponseTokens: 24 });
     expect(g.episodes).toBe(4);
     expect(g.query_has_entity).toBeGreaterThanOrEqual(0);

@@ -3,6 +3,11 @@
  * with the world's word-level tokenizer) on the pre-training split: next-token loss on packed documents from
  * world/pretrain-data.ts, AdamW with warm-up + cosine decay, checkpoints every few steps (resumable after a kill).
  * Deterministic for a given config and step count; `maxMinutes` only decides where a run stops.
+ *
+ * The loop, checkpoints and log are the GRPO trainer's (train/session.ts `runStepLoop`, train/run.ts): OUT/checkpoints/
+ * step-N/ (a loadable model dir + optimizer.safetensors + state.json, written atomically, the last one kept) and
+ * OUT/pretrain-log.jsonl (one line per step, cut back to the checkpoint on resume). The finished model is OUT itself
+ * (config.json, model.safetensors, tokenizer files) with OUT/pretrain.json.
  */
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync, rmSync } from "node:fs";
@@ -11,8 +16,9 @@ import { z } from "zod";
 import type { ModelConfig } from "../model/config.js";
 import { memoryBm25Retriever } from "../retrieval/memory.js";
 import type { Passage } from "../retrieval/types.js";
+import type { RunLayout } from "../train/run.js";
 import { lrAt, type LrSchedule } from "../train/schedule.js";
-import { appendJsonl, writeJsonAtomic } from "../util/fs.js";
+import { writeJsonAtomic } from "../util/fs.js";
 import { createProgress } from "../util/progress.js";
 import { createRng, type Rng } from "../util/rng.js";
 import { UserError } from "../util/errors.js";
@@ -172,7 +178,12 @@ interface CkptState {
   carry: { ids?: number[]; copy?: number[]; kind?: string };
   config: PretrainConfig;
   seconds: number;
+  /** Byte length of pretrain-log.jsonl right after this step's line. */
+  metricsBytes: number;
 }
+
+/** The pre-training run directory: the train/ run layout with pretrain-log.jsonl as its metrics log. */
+const LAYOUT: RunLayout = { metrics: "pretrain-log.jsonl" };
 
 export interface PretrainResult {
   outDir: string;
@@ -196,7 +207,9 @@ export function loadWorldFromDir(worldDir: string): World {
   return world;
 }
 
-export async function pretrainBaseModel(worldDir: string, outDir: string, cfg: PretrainConfig, opts: { quiet?: boolean; log?: (s: string) => void } = {}): Promise<PretrainResult> {
+/** Pre-train (or resume pre-training) into `outDir`. `signal` (SIGINT) stops after the current step, as `maxMinutes`
+ * does: a checkpoint, the model and pretrain.json are written. */
+export async function pretrainBaseModel(worldDir: string, outDir: string, cfg: PretrainConfig, opts: { quiet?: boolean; log?: (s: string) => void; signal?: AbortSignal } = {}): Promise<PretrainResult> {
   const log = opts.log ?? ((s: string) => process.stderr.write(s + "\n"));
   const tf = await import("@tensorflow/tfjs");
   const { initTensorBackend } = await import("../tensor/backend.js");
@@ -204,7 +217,9 @@ export async function pretrainBaseModel(worldDir: string, outDir: string, cfg: P
   const { createAdamW } = await import("../model/optim.js");
   const { trainStep } = await import("../model/optim-step.js");
   const { saveModel } = await import("../model/load.js");
-  const { readSafetensors, readSafetensorsDir, writeSafetensors } = await import("../model/safetensors.js");
+  const { readSafetensorsDir } = await import("../model/safetensors.js");
+  const { latestCheckpoint, loadCheckpoint, saveCheckpoint, appendMetrics, truncateMetrics } = await import("../train/run.js");
+  const { runStepLoop } = await import("../train/session.js");
   await initTensorBackend({ quiet: opts.quiet });
 
   const world = loadWorldFromDir(worldDir);
@@ -214,65 +229,78 @@ export async function pretrainBaseModel(worldDir: string, outDir: string, cfg: P
   const src: EpisodeSource = { questions: world.questions.pretrain, passages, retriever: memoryBm25Retriever(passages), namePools: namePools(world, cfg.renameTitles, cfg.renameYears), entityNames: entityNames(world) };
   const config = baseModelConfig(cfg, tok);
   const schedule = pretrainSchedule(cfg);
-  const ckptDir = join(outDir, "checkpoint");
-  const statePath = join(ckptDir, "state.json");
+  const oldCkpt = join(outDir, "checkpoint");
+  if (existsSync(join(oldCkpt, "state.json")))
+    throw new UserError(`${oldCkpt}: a pre-training checkpoint of the old format (one checkpoint/ folder; this version resumes from ${join(outDir, "checkpoints")}/step-N/); finish that run with the version that started it, or delete ${oldCkpt} (and ${join(outDir, "pretrain-log.jsonl")}) to start over`);
 
   let step = 0;
   let seconds = 0;
+  let metricsBytes = 0;
   const rng = createRng(cfg.seed);
   let carry: CkptState["carry"] = {};
   let weights = cfg.init ? readSafetensorsDir(cfg.init) : initWeights(config, cfg.seed);
   let optState: import("../model/weights.js").WeightMap | undefined;
-  if (existsSync(statePath)) {
-    const st = JSON.parse(readFileSync(statePath, "utf8")) as CkptState;
+  const ckpt = latestCheckpoint<CkptState>(outDir);
+  if (ckpt) {
+    const st = ckpt.state;
     // maxMinutes and stopAt only decide where a run stops, so a resumed run may change them
     const same = stableJson({ ...PretrainConfigSchema.parse(st.config), maxMinutes: 0, stopAt: 0 }) === stableJson({ ...cfg, maxMinutes: 0, stopAt: 0 });
-    if (!same) throw new UserError(`${statePath}: checkpoint was made with a different config; use a new --out or delete ${ckptDir}`);
-    weights = readSafetensors(join(ckptDir, "model.safetensors")).weights;
-    optState = readSafetensors(join(ckptDir, "optimizer.safetensors")).weights;
+    if (!same) throw new UserError(`${join(ckpt.dir, "state.json")}: checkpoint was made with a different config; use a new --out or delete ${join(outDir, "checkpoints")}`);
+    const c = loadCheckpoint(ckpt);
+    weights = c.weights;
+    optState = c.optimizer;
     step = st.step;
     seconds = st.seconds;
     rng.setState(st.rng);
     carry = st.carry;
+    metricsBytes = st.metricsBytes;
+    truncateMetrics(outDir, metricsBytes, LAYOUT);
     log(`resuming pre-training at step ${step}`);
-  }
+  } else if (existsSync(join(outDir, "pretrain-log.jsonl"))) truncateMetrics(outDir, 0, LAYOUT); // killed before its first checkpoint
   const model = createTrainableModel(config, weights);
   const opt = createAdamW(model.params, { lr: cfg.lr, weightDecay: cfg.weightDecay, decayOn: "matrices" });
   if (optState) opt.importState(optState);
   log(`base model: ${model.numParams()} parameters, vocab ${tok.vocabSize}, T=${cfg.seqLen}, B=${cfg.batchSize}, ${passages.length} pre-training passages`);
 
-  const save = (dir: string, withState: boolean) => {
-    const w = model.exportWeights();
+  const writeModel = (dir: string, w: import("../model/weights.js").WeightMap) => {
     saveModel(dir, { config, weights: w });
     saveWordLevelTokenizer(dir, vocab, config.max_position_embeddings);
-    if (withState) {
-      writeSafetensors(join(dir, "optimizer.safetensors"), opt.exportState());
-      writeJsonAtomic(join(dir, "state.json"), { step, rng: rng.getState(), carry, config: cfg, seconds } satisfies CkptState);
-    }
   };
   const t0 = Date.now();
   const secs = () => seconds + (Date.now() - t0) / 1000;
   const bar = createProgress("pretrain", cfg.steps, { quiet: opts.quiet, fields: "loss={loss}" });
   bar.update(step);
   let lastLoss = NaN;
-  const last = cfg.stopAt > 0 ? Math.min(cfg.stopAt, cfg.steps) : cfg.steps;
-  while (step < last) {
-    if (cfg.maxMinutes > 0 && secs() - seconds >= cfg.maxMinutes * 60) {
-      log(`time budget of ${cfg.maxMinutes} min reached at step ${step}`);
-      break;
-    }
-    const batch = await packBatch(rng, src, tok, cfg, carry);
-    const r = trainStep(model, opt, { inputIds: batch.inputIds, B: batch.B, T: batch.T, attentionMask: batch.attentionMask, lossMask: batch.lossMask }, { lr: lrAt(schedule, step), maxGradNorm: cfg.maxGradNorm });
-    step++;
-    lastLoss = r.loss;
-    appendJsonl(join(outDir, "pretrain-log.jsonl"), { step, loss: r.loss, gradNorm: r.gradNorm, skipped: r.skipped, tokens: r.tokens, lr: lrAt(schedule, step - 1), seconds: Number(secs().toFixed(1)), kinds: batch.kinds });
-    bar.update(step, { loss: r.loss.toFixed(3) });
-    if (step % cfg.checkpointEvery === 0) save(ckptDir, true);
-  }
+  await runStepLoop(
+    {
+      stepsDone: () => step,
+      totalSteps: cfg.stopAt > 0 ? Math.min(cfg.stopAt, cfg.steps) : cfg.steps,
+      checkpointEvery: cfg.checkpointEvery,
+      signal: opts.signal,
+      stopHere() {
+        const over = cfg.maxMinutes > 0 && secs() - seconds >= cfg.maxMinutes * 60;
+        if (over) log(`time budget of ${cfg.maxMinutes} min reached at step ${step}`);
+        return over;
+      },
+      async step() {
+        const batch = await packBatch(rng, src, tok, cfg, carry);
+        const r = trainStep(model, opt, { inputIds: batch.inputIds, B: batch.B, T: batch.T, attentionMask: batch.attentionMask, lossMask: batch.lossMask }, { lr: lrAt(schedule, step), maxGradNorm: cfg.maxGradNorm });
+        step++;
+        lastLoss = r.loss;
+        metricsBytes = appendMetrics(outDir, { step, loss: r.loss, gradNorm: r.gradNorm, skipped: r.skipped, tokens: r.tokens, lr: lrAt(schedule, step - 1), seconds: Number(secs().toFixed(1)), kinds: batch.kinds }, LAYOUT);
+        bar.update(step, { loss: r.loss.toFixed(3) });
+        return true;
+      },
+      checkpoint() {
+        const state: CkptState = { step, rng: rng.getState(), carry, config: cfg, seconds: secs(), metricsBytes };
+        saveCheckpoint(outDir, { modelConfig: config, weights: model.exportWeights(), optimizer: opt.exportState(), state }, 1, writeModel);
+      },
+    },
+    ckpt ? ckpt.state.step : -1,
+  );
   bar.stop();
   seconds = secs();
-  save(ckptDir, true);
-  save(outDir, false);
+  writeModel(outDir, model.exportWeights());
   writeJsonAtomic(join(outDir, "pretrain.json"), {
     what: `base model of the synthetic world: next-token loss on the PRE-TRAINING split only${cfg.lossMask === "copy" ? " (this stage: loss on the copied query/answer spans of content-free episodes only)" : cfg.copyWeight !== 1 ? ` (this stage: the copied query/answer spans of content-free episodes weigh ${cfg.copyWeight} in the loss, every other token 1)` : ""}`,
     data: {
@@ -300,7 +328,7 @@ export function stableJson(v: unknown): string {
   return JSON.stringify(v);
 }
 
-/** Remove a run's resumable state (after a finished run is committed, the checkpoint folder is not needed). */
+/** Remove a run's resumable state (after a finished run is committed, the checkpoints folder is not needed). */
 export function dropCheckpoint(outDir: string): void {
-  rmSync(join(outDir, "checkpoint"), { recursive: true, force: true });
+  rmSync(join(outDir, "checkpoints"), { recursive: true, force: true });
 }

@@ -83,7 +83,14 @@ export function registerPretrain(world: Command): void {
       if (opts.stopAt !== undefined) raw.stopAt = opts.stopAt;
       const parsed = PretrainConfigSchema.safeParse(raw);
       if (!parsed.success) throw new UserError(`${opts.config ?? "pretrain config"}: ${parsed.error.issues[0].path.join(".")}: ${parsed.error.issues[0].message}`);
-      const r = await pretrainBaseModel(opts.world, opts.out, parsed.data);
+      const { abortOnSigint } = await import("../../train/session.js");
+      const sig = abortOnSigint(() => process.stderr.write("\ninterrupted: finishing the step, then saving a checkpoint and the model (Ctrl-C again to quit now)\n"));
+      let r: Awaited<ReturnType<typeof pretrainBaseModel>>;
+      try {
+        r = await pretrainBaseModel(opts.world, opts.out, parsed.data, { signal: sig.signal });
+      } finally {
+        sig.dispose();
+      }
       process.stdout.write(`base model → ${r.outDir}: ${r.params} parameters, ${r.steps} steps in ${(r.seconds / 60).toFixed(1)} min, final loss ${r.finalLoss.toFixed(3)}\n`);
       if (opts.gates > 0) {
         const { runGates, formatGates } = await import("../../world/gates.js");
