@@ -113,7 +113,7 @@ function responseTokens(out: MethodOutput, ctx: MethodContext): { responseTokens
  */
 export function textOnly(t: Trajectory): Trajectory {
   const { promptIds: _p, responseIds: _r, lossMask: _m, ...rest } = t;
-  return { ...rest, segments: t.segments.map(({ kind, text }) => ({ kind, text })) };
+  return { ...rest, segments: t.segments.map(({ author, trained, text }) => ({ author, trained, text })) };
 }
 
 export async function runEval(opts: EvalRunOptions): Promise<EvalRunResult> {

@@ -1,6 +1,6 @@
 /** @module rollout/render — trajectories for the terminal: tags coloured (think, search, result, answer), tool text dimmed. */
 import pc from "picocolors";
-import type { Segment } from "./types.js";
+import { segmentAuthor, type Segment } from "./types.js";
 
 const TAG = /(<\/?(?:think|search|answer|result|information)>)/;
 const TAG_COLOURS: Record<string, (s: string) => string> = {
@@ -15,6 +15,6 @@ const TAG_COLOURS: Record<string, (s: string) => string> = {
 export function colourSegment(seg: Segment): string {
   return seg.text
     .split(TAG)
-    .map((part, i) => (i % 2 ? TAG_COLOURS[part.replace(/[</>]/g, "")](part) : seg.kind === "tool" && part ? pc.dim(part) : part))
+    .map((part, i) => (i % 2 ? TAG_COLOURS[part.replace(/[</>]/g, "")](part) : segmentAuthor(seg) === "tool" && part ? pc.dim(part) : part))
     .join("");
 }

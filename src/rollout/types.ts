@@ -4,6 +4,9 @@
  */
 import type { Tokenizer } from "../tokenizer/types.js";
 import type { GenerationRequest, GenerationResult } from "../model/generation.js";
+import type { Retriever } from "../retrieval/types.js";
+import type { Intervention } from "./intervention.js";
+import type { PromptTemplate } from "./prompts.js";
 
 export type { GenerationRequest, GenerationResult };
 
@@ -19,11 +22,33 @@ export interface PolicyBackend {
   close?(): Promise<void>;
 }
 
+/**
+ * Who wrote a segment: the policy (sampled, with log-probs), the environment (text a training intervention splices,
+ * e.g. a search tag or a query it picks), or a tool (retrieved passages). Whether it is trained on is separate:
+ * `trained` = 1s in the rollout's lossMask. The policy's segments are always trained; `<result>` text never is.
+ */
+export type SegmentAuthor = "policy" | "env" | "tool";
+
 export interface Segment {
-  kind: "policy" | "tool";
+  author: SegmentAuthor;
+  /** Under the loss mask (lossMask 1 on its tokens). */
+  trained: boolean;
   text: string;
   tokenIds?: number[];
+  /** The sampler's log-prob of each token (policy segments only). */
   logprobs?: number[];
+  /** Records written before `author`/`trained` existed: "policy" = trained, "tool" = not (read only). */
+  kind?: "policy" | "tool";
+}
+
+/** A segment's author; old records (`kind` only) count their trained text as the policy's. */
+export function segmentAuthor(s: { author?: SegmentAuthor; kind?: Segment["kind"] }): SegmentAuthor {
+  return s.author ?? (s.kind === "tool" ? "tool" : "policy");
+}
+
+/** Whether a segment is trained on; old records: `kind` "policy". */
+export function segmentTrained(s: { trained?: boolean; kind?: Segment["kind"] }): boolean {
+  return s.trained ?? s.kind === "policy";
 }
 
 export type FinishReason = "eos" | "length" | "max_searches" | "error";
@@ -51,18 +76,62 @@ export interface Trajectory {
   queries: string[];
   /** Ids of the passages each search returned (one list per search, best first), as the retriever gave them. */
   retrievedIds?: string[][];
-  /** Searches forced by the minSearches training scaffold (answer tag replaced by the search tag); absent when none. */
-  forcedSearches?: number;
-  /** Searches whose query the environment wrote (RolloutExample.forcedQueries), after a forced search tag or the
-   * policy's own; absent when none. */
-  hintedSearches?: number;
-  /** Searches whose query the environment picked at random among the question's and the last result's names and
-   * spliced as the policy's tokens (RolloutExample.followUpMentions); absent when none. */
-  mentionSearches?: number;
-  /** 1 when the environment picked the answer among the last result's names and numbers and spliced it as the
-   * policy's tokens (RolloutExample.answerMentions); absent otherwise. */
-  answerMentions?: number;
+  /**
+   * Counters kept by the rollout's interventions (RolloutOptions.intervene), `<intervention>/<counter>` → count,
+   * e.g. how many searches one of them forced; absent when none counted anything.
+   */
+  interventions?: Record<string, number>;
   timings: { generateMs: number; searchMs: number; totalMs: number };
   /** Extracted answer (reward's extractAnswer on the response), added by the writer and `research ask --json`. */
   answer?: string | null;
 }
+
+export interface RolloutExample {
+  id: string;
+  question: string;
+  goldenAnswers?: string[];
+  /** The dataset record's metadata, passed through untouched (interventions may read it). */
+  metadata?: Record<string, unknown>;
+}
+
+export interface RolloutOptions {
+  backend: PolicyBackend;
+  retriever: Retriever;
+  examples: RolloutExample[];
+  /** Rollouts per example (GRPO group size G). */
+  n?: number;
+  temperature?: number;
+  topP?: number;
+  topK?: number;
+  /** Response budget in tokens, policy + tool tokens (ReSearch: 8192). */
+  maxResponseTokens?: number;
+  /** Longer prompts end as `error` (ReSearch: 512). */
+  maxPromptTokens?: number;
+  /** Passages per query (ReSearch: 5). */
+  topN?: number;
+  /** Cap on searches per rollout; the paper has none. */
+  maxSearches?: number;
+  template?: PromptTemplate | string;
+  /** Chat template (Jinja) for instruct templates; defaults to the backend tokenizer's, else ChatML. */
+  chatTemplate?: string;
+  seed?: number;
+  /** Rollouts generated together (one backend batch per round); finished ones are replaced at the next round. */
+  batchSize?: number;
+  /** Run only these samples (resume): called with the example id and sample index. */
+  include?: (exampleId: string, sample: number) => boolean;
+  /**
+   * rounds (default): lock-step rounds, one backend batch and one retriever call per round; batches are the same on
+   * every run, so a seed reproduces the rollouts exactly. async: each rollout continues as soon as its search returns
+   * (no round barrier, best with continuously batched backends), but batches then depend on timing, and so (through
+   * floating-point batch effects) may the samples.
+   */
+  schedule?: "async" | "rounds";
+  /** The intervention for one rollout (sample k of an example), if any: training only; evaluation passes none. */
+  intervene?: (example: RolloutExample, sample: number) => Intervention | undefined;
+}
+
+export type RolloutEvent =
+  | { type: "start"; id: string; prompt: string }
+  | { type: "segment"; id: string; segment: Segment }
+  | { type: "search"; id: string; query: string }
+  | { type: "done"; trajectory: Trajectory };

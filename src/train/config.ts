@@ -4,18 +4,13 @@
  * `preset: paper` starts from the ReSearch paper's values instead (arXiv 2503.19470, §4.1 / verl defaults).
  * Files are YAML or JSON; CLI flags override the file.
  */
-import { readFileSync } from "node:fs";
-import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { UserError } from "../util/errors.js";
+import { ScaffoldsConfig } from "./scaffolds/index.js";
+import { lrAt as scheduleLrAt } from "./schedule.js";
+import { upgradeLegacyFields } from "./config-legacy.js";
 
-const HopStage = z
-  .object({
-    untilStep: z.number().int().positive().describe("this stage applies to steps < untilStep"),
-    maxHops: z.number().int().positive().describe("only questions with at most this many hops (QAExample metadata.hops)"),
-    kinds: z.array(z.string()).optional().describe("only questions of these kinds (metadata.kind, e.g. [compositional]); questions without a kind pass; absent = every kind"),
-  })
-  .strict();
+export { readConfigFile } from "../util/config-file.js";
 
 export const RewardConfig = z
   .object({
@@ -27,53 +22,6 @@ export const RewardConfig = z
       .describe("always (ReSearch); below-valid-rate: only while the step's valid-format rate < formatBonusValidRate; searched: only for episodes that searched"),
     formatBonusValidRate: z.number().min(0).max(1).default(0.5).describe("threshold for formatBonusWhen = below-valid-rate"),
     maxAnswerWords: z.number().int().positive().nullable().default(null).describe("answers longer than this many words score 0 (null: no limit, as in ReSearch)"),
-    retrievalBonus: z
-      .number()
-      .min(0)
-      .default(0)
-      .describe("a training scaffold: add this weight × the share of the question's gold passages (metadata.chain) that the rollout's searches retrieved, for well-formed rollouts; 0 = off (ReSearch)"),
-    retrievalBonusAnnealSteps: z
-      .number()
-      .int()
-      .min(0)
-      .default(0)
-      .describe("retrievalBonus falls linearly to 0 over this many steps from retrievalBonusFrom; 0 = it stays"),
-    retrievalBonusFrom: z.number().int().min(0).default(0).describe("step at which the retrieval bonus starts"),
-  })
-  .strict();
-
-export const CurriculumConfig = z
-  .object({
-    forcedSearchProb: z.number().min(0).max(1).default(0).describe("probability that a rollout starts with forcedPrefix already written (a forced first search); 0 = off (ReSearch)"),
-    forcedSearchAnnealSteps: z.number().int().min(1).default(50).describe("forcedSearchProb falls linearly to 0 over this many steps"),
-    forcedPrefix: z.string().default(" <think>").describe("text appended after the prompt for a forced rollout (in the prompt, so never trained on), e.g. ' <think> … </think> <search>'"),
-    forcedFollowUpProb: z
-      .number()
-      .min(0)
-      .max(1)
-      .default(0)
-      .describe("probability that a prompt's rollouts must search as many times as its question has hops: an answer tag written earlier is replaced by a search tag (tool text unless forcedFollowUpTrained); 0 = off (ReSearch)"),
-    forcedFollowUpShare: z
-      .number()
-      .gt(0)
-      .max(1)
-      .default(1)
-      .describe("share of a forced prompt's G rollouts held to the minimum (the first round(share × G), at least 1); the rest run free, so the group compares searching again with answering"),
-    forcedFollowUpTrained: z
-      .boolean()
-      .default(false)
-      .describe("train the forced search tag as a policy token (off-policy: then the decision to search again is learned); false: tool text, never trained on"),
-    forcedFollowUpQuery: z
-      .enum(["policy", "gold", "mention", "gold-mention"])
-      .default("policy")
-      .describe("who writes the follow-up queries (2nd search on) of held rollouts: the policy (default), or the environment with the gold chain's next entity name where the question does not name it (metadata.chainNames; tool text, never trained on) — at a forced search or a search tag the policy wrote itself — so held rollouts see the passages that answer and learn the answer step; free rollouts and evaluation never get it; `mention`: the environment picks each follow-up query uniformly at random among the names of the question and of the last result not yet searched and splices it as the policy's tokens (trained, off-policy: an exploration scaffold that says nothing about which name is right, the rewards do); `gold-mention`: the first half of the held rollouts get gold queries, the other half mention picks"),
-    forcedFollowUpAnswer: z
-      .enum(["policy", "mention"])
-      .default("policy")
-      .describe("who writes the answer of held rollouts: the policy (default), or `mention`: when the policy has written `\\boxed{` after its searches, the environment picks the answer uniformly at random among the names and numbers of the last result and splices it as the policy's tokens (trained, off-policy: an exploration scaffold for the answer step, every candidate equally likely; the rewards say which one answers); free rollouts and evaluation never get it"),
-    forcedFollowUpFrom: z.number().int().min(0).default(0).describe("step at which forced follow-up searches start (e.g. when multi-hop questions enter the curriculum)"),
-    forcedFollowUpAnnealSteps: z.number().int().min(1).default(100).describe("forcedFollowUpProb falls linearly to 0 over this many steps after forcedFollowUpFrom"),
-    hops: z.array(HopStage).default([]).describe("hop curriculum, e.g. [{untilStep: 40, maxHops: 1}]: 1-hop questions first; [] = all questions from the start"),
   })
   .strict();
 
@@ -127,13 +75,12 @@ export const TrainConfig = z
     seed: z.number().int().default(0).describe("seed for data order, sampling and curriculum draws: same seed, same run"),
 
     reward: RewardConfig.default(RewardConfig.parse({})).describe("reward shaping options for small models (defaults = the exact ReSearch reward)"),
-    curriculum: CurriculumConfig.default(CurriculumConfig.parse({})).describe("scaffolds for small models (defaults: none)"),
+    scaffolds: ScaffoldsConfig.default({}).describe("training scaffolds for small models by name (src/train/scaffolds/: hop-curriculum, min-searches, follow-up-picks, answer-picks, retrieval-bonus), each with its own options; default none (ReSearch)"),
   })
   .strict();
 
 export type TrainConfig = z.infer<typeof TrainConfig>;
 export type RewardConfig = z.infer<typeof RewardConfig>;
-export type CurriculumConfig = z.infer<typeof CurriculumConfig>;
 
 /** The ReSearch paper's values (verl trainer), applied under the user's keys when `preset: paper`. */
 export const PAPER_PRESET: Partial<Record<keyof TrainConfig, unknown>> = {
@@ -154,7 +101,7 @@ export const PAPER_PRESET: Partial<Record<keyof TrainConfig, unknown>> = {
 /** Validate a raw object (from a file and flags) into a full config; errors name the file and the field path. */
 export function resolveTrainConfig(raw: unknown, source = "config"): TrainConfig {
   if (raw === null || typeof raw !== "object" || Array.isArray(raw)) throw new UserError(`${source}: expected an object of training options`);
-  const obj = raw as Record<string, unknown>;
+  const obj = upgradeLegacyFields(raw as Record<string, unknown>, source);
   const base = obj.preset === "paper" ? { ...PAPER_PRESET, ...obj } : obj;
   const parsed = TrainConfig.safeParse(base);
   if (!parsed.success) {
@@ -173,30 +120,6 @@ export function resolveTrainConfig(raw: unknown, source = "config"): TrainConfig
 export function checkConsistency(c: TrainConfig, source = "config"): void {
   if ((c.promptsPerStep * c.groupSize) % c.updatesPerStep !== 0)
     throw new UserError(`${source}: updatesPerStep: ${c.updatesPerStep} must divide the batch of ${c.promptsPerStep * c.groupSize} rollouts`);
-  let prev = 0;
-  for (const [i, s] of c.curriculum.hops.entries()) {
-    if (s.untilStep <= prev) throw new UserError(`${source}: curriculum.hops.${i}.untilStep: stages must have increasing untilStep`);
-    prev = s.untilStep;
-  }
-}
-
-/** Read a YAML or JSON config file (by extension; YAML is a superset, so anything else parses as YAML). */
-export function readConfigFile(path: string): Record<string, unknown> {
-  let text: string;
-  try {
-    text = readFileSync(path, "utf8");
-  } catch {
-    throw new UserError(`config file not found: ${path}`);
-  }
-  let value: unknown;
-  try {
-    value = path.endsWith(".json") ? JSON.parse(text) : parseYaml(text);
-  } catch (e) {
-    throw new UserError(`${path}: not valid ${path.endsWith(".json") ? "JSON" : "YAML"}: ${(e as Error).message}`);
-  }
-  if (value === null || value === undefined) return {};
-  if (typeof value !== "object" || Array.isArray(value)) throw new UserError(`${path}: expected a mapping of training options`);
-  return value as Record<string, unknown>;
 }
 
 /**
@@ -204,8 +127,6 @@ export function readConfigFile(path: string): Record<string, unknown> {
  * lrDecayFrom is set a linear fall from that step to lr × lrDecayTo over lrDecaySteps steps.
  */
 export function lrAt(c: Pick<TrainConfig, "lr" | "warmupSteps" | "lrDecayFrom" | "lrDecaySteps" | "lrDecayTo">, step: number): number {
-  const warm = c.warmupSteps <= 0 ? 1 : Math.min(1, (step + 1) / c.warmupSteps);
-  if (c.lrDecayFrom === null || step < c.lrDecayFrom) return c.lr * warm;
-  const done = Math.min(1, (step - c.lrDecayFrom) / c.lrDecaySteps);
-  return c.lr * warm * (1 - (1 - c.lrDecayTo) * done);
+  const decay = c.lrDecayFrom === null ? null : { shape: "linear" as const, from: c.lrDecayFrom, steps: c.lrDecaySteps, to: c.lrDecayTo };
+  return scheduleLrAt({ lr: c.lr, warmup: c.warmupSteps, decay }, step);
 }

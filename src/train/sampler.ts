@@ -4,8 +4,7 @@
  */
 import type { QAExample } from "../data/formats.js";
 import { createRng } from "../util/rng.js";
-import type { CurriculumConfig } from "./config.js";
-import { hopStageAt, maxHopsAt } from "./shaping.js";
+import type { DataStages } from "./scaffolds/types.js";
 
 export interface TrainExample {
   id: string;
@@ -15,11 +14,10 @@ export interface TrainExample {
   hops?: number;
   /** Question kind (metadata.kind), for curriculum stages that name `kinds`. */
   kind?: string;
-  /** Ids of the passages that hold the answer's chain (metadata.chain), for `reward.retrievalBonus` and the
-   * `gold_recall_mean` metric. */
+  /** Ids of the passages that hold the answer's chain (metadata.chain), for the `gold_recall_mean` metric and the
+   * retrieval-bonus scaffold. */
   goldPassages?: string[];
-  /** Names of the entities along the answer's chain (metadata.chainNames): the queries of
-   * `curriculum.forcedFollowUpQuery: "gold"`. */
+  /** Names of the entities along the answer's chain (metadata.chainNames). */
   chainNames?: string[];
 }
 
@@ -67,24 +65,22 @@ export function permutation(n: number, seed: number): number[] {
 
 const mix = (seed: number, stage: number, epoch: number) => (Math.imul(seed ^ 0x5bd1e995, 31) + stage * 1_000_003 + epoch * 7919) | 0;
 
-export function createSampler(examples: TrainExample[], seed: number, curriculum: CurriculumConfig): Sampler {
+/** A sampler over `examples`; `stages` (the hop curriculum) restricts each step's pool, absent = one stage of all. */
+export function createSampler(examples: TrainExample[], seed: number, stages?: DataStages): Sampler {
   if (examples.length === 0) throw new Error("no training questions");
   let cur: DataCursor = { stage: 0, epoch: 0, index: 0 };
   const pools = new Map<number, TrainExample[]>();
   const poolOf = (stage: number, step: number): TrainExample[] => {
     let pool = pools.get(stage);
     if (!pool) {
-      const maxHops = maxHopsAt(curriculum, step);
-      const kinds = curriculum.hops[stage]?.kinds;
-      pool = maxHops === null ? examples : examples.filter((e) => (e.hops ?? 1) <= maxHops && (!kinds || e.kind === undefined || kinds.includes(e.kind)));
-      if (pool.length === 0) throw new Error(`hop curriculum stage ${stage}: no question has at most ${maxHops} hops${kinds ? ` and a kind in [${kinds.join(", ")}]` : ""}`);
+      pool = stages ? stages.pool(stage, step, examples) : examples;
       pools.set(stage, pool);
     }
     return pool;
   };
   return {
     take(step, count) {
-      const stage = hopStageAt(curriculum, step);
+      const stage = stages ? stages.stageAt(step) : 0;
       if (stage !== cur.stage) cur = { stage, epoch: 0, index: 0 };
       const pool = poolOf(stage, step);
       const out: TrainExample[] = [];

@@ -9,17 +9,21 @@ import type { Retriever } from "../retrieval/types.js";
 import type { PolicyBackend, Trajectory } from "../rollout/types.js";
 import type { PromptTemplate } from "../rollout/prompts.js";
 import { getTemplate } from "../rollout/prompts.js";
-import { runRollouts, type RolloutExample } from "../rollout/loop.js";
+import { runRollouts } from "../rollout/loop.js";
+import { composeInterventions, type Intervention } from "../rollout/intervention.js";
 import type { TrainableModel } from "../model/trainable.js";
 import type { AdamW } from "../model/optim.js";
 import type { WeightMap } from "../model/weights.js";
 import { createRng, type Rng } from "../util/rng.js";
 import { UserError } from "../util/errors.js";
+import { fnv1a } from "../util/hash.js";
+import { mean, std } from "../util/stats.js";
 import { checkConsistency, lrAt, type TrainConfig } from "./config.js";
 import { groupAdvantages } from "./grpo.js";
 import { sequenceOf, type TrainSequence } from "./batch.js";
 import { planUpdate, runUpdate, type UpdateRow } from "./update.js";
-import { forcedFollowUpProbAt, forcedSearchProbAt, maxHopsAt, retrievalBonusAt, scoreEpisodes, type EpisodeScore } from "./shaping.js";
+import { scoreEpisodes, type EpisodeScore } from "./shaping.js";
+import { createScaffolds, type RolloutPlan, type Scaffold } from "./scaffolds/index.js";
 import { createSampler, type TrainExample } from "./sampler.js";
 import type { CheckpointState } from "./run.js";
 
@@ -66,25 +70,12 @@ export interface StepMetrics {
   rollout_logprob_diff: number | null;
   grad_norm: number;
   lr: number;
-  forced_search_prob: number;
-  /** Probability of forced follow-up searches this step (curriculum.forcedFollowUpProb, annealed), and the mean
-   *  number of searches per rollout that the scaffold forced. */
-  forced_follow_up_prob: number;
-  forced_searches_mean: number;
-  /** Searches whose query the environment wrote (curriculum.forcedFollowUpQuery: "gold"), per rollout. */
-  hinted_searches_mean: number;
-  /** Searches whose query the environment picked among the question's and the last result's names, per rollout
-   *  (forcedFollowUpQuery: "mention"). */
-  mention_searches_mean: number;
-  /** Share of rollouts whose answer the environment picked among the last result's names (forcedFollowUpAnswer). */
-  answer_mention_rate: number;
-  max_hops: number | null;
-  /** Weight of the retrieval-bonus scaffold this step (0 = off). */
-  retrieval_bonus: number;
   /** Mean share of the gold passages retrieved, over rollouts whose question names them; null when none does. */
   gold_recall_mean: number | null;
   skipped: boolean;
   skip_reason?: string;
+  /** Each scaffold's metrics this step, `scaffold/<name>/<key>` (train/scaffolds/). */
+  [scaffoldMetric: `scaffold/${string}`]: number | null;
   seconds: { rollout: number; reward: number; logprobs: number; backward: number; optimizer: number; sync: number; total: number };
   tokens_per_s: number;
 }
@@ -92,7 +83,7 @@ export interface StepMetrics {
 export interface StepOutput {
   metrics: StepMetrics;
   /** Trajectories with their scores (for trajectories/step-N.jsonl). */
-  trajectories: Array<Trajectory & { reward: number; score: EpisodeScore; advantage: number; forced: boolean }>;
+  trajectories: Array<Trajectory & { reward: number; score: EpisodeScore; advantage: number }>;
 }
 
 export interface Trainer {
@@ -107,54 +98,10 @@ export interface Trainer {
 }
 
 const now = () => performance.now();
-const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0);
-const std = (xs: number[]) => {
-  if (xs.length < 2) return 0;
-  const m = mean(xs);
-  return Math.sqrt(xs.reduce((a, x) => a + (x - m) ** 2, 0) / (xs.length - 1));
-};
 
 /** A per-step seed from the run seed (FNV-1a), so a resumed step samples exactly as the uninterrupted one. */
 export function stepSeed(seed: number, step: number): number {
-  let h = 0x811c9dc5 ^ (seed >>> 0);
-  for (const c of `step:${step}`) h = Math.imul(h ^ c.charCodeAt(0), 0x01000193) >>> 0;
-  return h >>> 0;
-}
-
-/**
- * A training question as the rollout loop sees it (`id` unique within the step even when a question repeats). Held to
- * a forced follow-up (`followUp`): the first round(share × G) samples must search once per hop, and with
- * `forcedFollowUpQuery: "gold"` the environment writes their follow-up queries (2nd search on) from the gold chain
- * where the question does not name the entity; with "mention" it picks them at random among the names of the question
- * and of the last result.
- */
-export function rolloutExampleOf(e: TrainExample, id: string, followUp: boolean, cfg: Pick<TrainConfig, "curriculum">, G: number): RolloutExample {
-  const base = { id, question: e.question, goldenAnswers: e.goldenAnswers };
-  if (!followUp) return base;
-  const held = Math.max(1, Math.round(cfg.curriculum.forcedFollowUpShare * G));
-  return {
-    ...base,
-    minSearches: e.hops ?? 1,
-    minSearchesSamples: held,
-    ...followUpQueries(e, cfg.curriculum.forcedFollowUpQuery, held),
-    ...(cfg.curriculum.forcedFollowUpAnswer === "mention" ? { answerMentions: true } : {}),
-  };
-}
-
-/** Who writes a held rollout's follow-up queries (curriculum.forcedFollowUpQuery); `held` samples are held. */
-function followUpQueries(e: TrainExample, mode: TrainConfig["curriculum"]["forcedFollowUpQuery"], held: number): Partial<RolloutExample> {
-  if (mode === "gold") return goldFollowUps(e);
-  if (mode === "mention") return { followUpMentions: true };
-  if (mode === "gold-mention") return { ...goldFollowUps(e), forcedQueriesSamples: Math.ceil(held / 2), followUpMentions: true };
-  return {};
-}
-
-/** The gold follow-up queries: the chain's entities after the first that the question does not name (a comparison's
- * second name is in the question: the policy copies it from there). None: no hint. */
-function goldFollowUps(e: TrainExample): { forcedQueries?: (string | null)[] } {
-  const q = e.question.toLowerCase();
-  const hints = (e.chainNames ?? []).map((n, i) => (i === 0 || q.includes(n.toLowerCase()) ? null : n));
-  return hints.some((h) => h !== null) ? { forcedQueries: hints } : {};
+  return fnv1a(seed, `step:${step}`);
 }
 
 export function createTrainer(cfg: TrainConfig, deps: TrainerDeps): Trainer {
@@ -163,12 +110,12 @@ export function createTrainer(cfg: TrainConfig, deps: TrainerDeps): Trainer {
   if (cfg.klCoef === 0 && deps.reference) throw new Error("klCoef = 0: do not keep a reference model in memory");
   const G = cfg.groupSize;
   const P = cfg.promptsPerStep;
-  const sampler = createSampler(deps.examples, cfg.seed, cfg.curriculum);
+  const scaffolds: Scaffold[] = createScaffolds(cfg.scaffolds, { maxSearches: cfg.maxSearches });
+  const stages = scaffolds.find((x) => x.stages)?.stages;
+  const sampler = createSampler(deps.examples, cfg.seed, stages);
   const rng: Rng = createRng(cfg.seed ^ 0x2545f491);
   const totalSteps = cfg.maxSteps ?? Math.max(1, Math.ceil((cfg.epochs * deps.examples.length) / P));
   const template = typeof deps.template === "object" ? deps.template : getTemplate(deps.template ?? "research");
-  if (template.chat && cfg.curriculum.forcedSearchProb > 0)
-    throw new UserError(`curriculum.forcedSearchProb: a forced first search appends to a completion prompt; template "${template.name}" is a chat template`);
   let stepsDone = 0;
   let badSteps = 0;
 
@@ -177,34 +124,31 @@ export function createTrainer(cfg: TrainConfig, deps: TrainerDeps): Trainer {
     const t0 = now();
     const startState = { cursor: sampler.cursor(), rng: rng.getState() };
     const examples = sampler.take(s, P);
-    const forcedProb = forcedSearchProbAt(cfg.curriculum, s);
-    const forced = examples.map(() => forcedProb > 0 && rng.next() < forcedProb);
-    const followUpProb = forcedFollowUpProbAt(cfg.curriculum, s);
-    const followUp = examples.map(() => followUpProb > 0 && rng.next() < followUpProb);
+    for (const x of scaffolds) x.beginStep?.({ step: s, G, rng }, examples);
     const abort = () => {
       sampler.setCursor(startState.cursor);
       rng.setState(startState.rng);
       return null;
     };
 
-    // 1) roll out G per prompt (forced-search prompts get the prefix appended to the prompt, never trained on; forced
-    //    follow-up ones must search once per hop, their spliced search tag trained only with forcedFollowUpTrained)
-    const trajectories = await rollOut(examples, forced, followUp, s);
+    // 1) roll out G per prompt (the scaffolds' interventions, if any, on some of the rollouts)
+    const trajectories = await rollOut(examples, s);
     const tRollout = now();
     if (signal?.aborted) return abort();
 
-    // 2) score
-    const prefix = cfg.curriculum.forcedPrefix;
+    // 2) score (+ the scaffolds' reward terms on well-formed episodes)
     const episodes = trajectories.map((t, i) => ({
-      response: (forced[Math.floor(i / G)] ? prefix : "") + t.response,
+      response: t.response,
       goldenAnswers: t.goldenAnswers ?? [],
       eosText: deps.backend.eosText,
       searches: t.searches,
       goldPassages: examples[Math.floor(i / G)].goldPassages,
       retrievedIds: t.retrievedIds,
     }));
-    const bonusWeight = retrievalBonusAt(cfg.reward, s);
-    const scores = scoreEpisodes(episodes, cfg.reward, bonusWeight);
+    const rewardTerms = scaffolds.filter((x) => x.reward);
+    const bonus = (i: number, goldRecall: number | null) =>
+      rewardTerms.reduce((a, x) => a + x.reward!({ prompt: examples[Math.floor(i / G)], trajectory: trajectories[i], goldRecall }), 0);
+    const scores = scoreEpisodes(episodes, cfg.reward, rewardTerms.length ? bonus : undefined);
     const rewards = scores.map((x) => x.reward);
     const tReward = now();
 
@@ -261,15 +205,7 @@ export function createTrainer(cfg: TrainConfig, deps: TrainerDeps): Trainer {
       rollout_logprob_diff: lpDiff.n ? lpDiff.sum / lpDiff.n : null,
       grad_norm: stats.gnorm,
       lr,
-      forced_search_prob: forcedProb,
-      forced_follow_up_prob: followUpProb,
-      forced_searches_mean: mean(trajectories.map((t) => t.forcedSearches ?? 0)),
-      hinted_searches_mean: mean(trajectories.map((t) => t.hintedSearches ?? 0)),
-      mention_searches_mean: mean(trajectories.map((t) => t.mentionSearches ?? 0)),
-      answer_mention_rate: mean(trajectories.map((t) => t.answerMentions ?? 0)),
-      retrieval_bonus: bonusWeight,
       gold_recall_mean: recalls.length ? mean(recalls) : null,
-      max_hops: maxHopsAt(cfg.curriculum, s),
       skipped: skipReason !== undefined,
       ...(skipReason ? { skip_reason: skipReason } : {}),
       seconds: {
@@ -283,9 +219,10 @@ export function createTrainer(cfg: TrainConfig, deps: TrainerDeps): Trainer {
       },
       tokens_per_s: totalS > 0 ? trainedTokens / totalS : 0,
     };
+    for (const x of scaffolds) for (const [k, v] of Object.entries(x.metrics?.(trajectories) ?? {})) metrics[`scaffold/${x.name}/${k}`] = v;
     const out: StepOutput = {
       metrics,
-      trajectories: trajectories.map((t, i) => ({ ...t, reward: rewards[i], score: scores[i], advantage: advantages[i], forced: forced[Math.floor(i / G)] })),
+      trajectories: trajectories.map((t, i) => ({ ...t, reward: rewards[i], score: scores[i], advantage: advantages[i] })),
     };
     if (badSteps >= cfg.maxBadSteps) {
       const err = new UserError(`stopping: ${badSteps} consecutive steps with a NaN/Inf loss or gradient (last: step ${stepsDone}, ${skipReason}); lower lr or check the data`);
@@ -296,10 +233,19 @@ export function createTrainer(cfg: TrainConfig, deps: TrainerDeps): Trainer {
   }
 
   /** 1) of the loop: rollouts of every prompt, G each, in prompt order (group after group). */
-  async function rollOut(examples: TrainExample[], forced: boolean[], followUp: boolean[], s: number): Promise<Trajectory[]> {
-    const common = {
+  async function rollOut(examples: TrainExample[], s: number): Promise<Trajectory[]> {
+    const ids = examples.map((e, i) => `${s + 1}:${i}:${e.id}`);
+    const index = new Map(ids.map((id, i) => [id, i]));
+    const intervene = (ex: { id: string }, k: number): Intervention | undefined => {
+      const i = index.get(ex.id)!;
+      const plan: RolloutPlan = { held: false, minSearches: 0 };
+      return composeInterventions(scaffolds.flatMap((x) => x.intervene?.(i, k, examples[i], plan) ?? []));
+    };
+    const out = await runRollouts({
       backend: deps.backend,
       retriever: deps.retriever,
+      examples: examples.map((e, i) => ({ id: ids[i], question: e.question, goldenAnswers: e.goldenAnswers })),
+      template,
       n: G,
       temperature: cfg.temperature,
       topP: cfg.topP < 1 ? cfg.topP : undefined,
@@ -307,24 +253,12 @@ export function createTrainer(cfg: TrainConfig, deps: TrainerDeps): Trainer {
       maxPromptTokens: cfg.maxPromptTokens,
       topN: cfg.topN,
       maxSearches: cfg.maxSearches ?? undefined,
-      forcedSearchTrained: cfg.curriculum.forcedFollowUpTrained,
       seed: stepSeed(cfg.seed, s),
       batchSize: Math.max(1, P * G),
-    };
-    const asRollout = (e: TrainExample, i: number) => rolloutExampleOf(e, `${s + 1}:${i}:${e.id}`, followUp[i], cfg, G);
-    const plain = examples.map(asRollout).filter((_, i) => !forced[i]);
-    const forcedEx = examples.map(asRollout).filter((_, i) => forced[i]);
-    const forcedTemplate: PromptTemplate = { ...template, completion: (q) => template.completion(q) + cfg.curriculum.forcedPrefix };
-    const byId = new Map<string, Trajectory>();
-    for (const t of plain.length ? await runRollouts({ ...common, examples: plain, template }) : []) byId.set(t.id, t);
-    for (const t of forcedEx.length ? await runRollouts({ ...common, examples: forcedEx, template: forcedTemplate }) : []) byId.set(t.id, t);
-    const out: Trajectory[] = [];
-    examples.forEach((e, i) => {
-      for (let k = 0; k < G; k++) {
-        const t = byId.get(`${asRollout(e, i).id}#${k}`);
-        if (!t) throw new Error(`rollout ${asRollout(e, i).id}#${k} is missing from the rollout results`);
-        out.push(t);
-      }
+      ...(scaffolds.some((x) => x.intervene) ? { intervene } : {}),
+    });
+    out.forEach((t, j) => {
+      if (t.id !== `${ids[Math.floor(j / G)]}#${j % G}`) throw new Error(`rollout ${ids[Math.floor(j / G)]}#${j % G} is missing from the rollout results`);
     });
     return out;
   }
@@ -334,10 +268,10 @@ export function createTrainer(cfg: TrainConfig, deps: TrainerDeps): Trainer {
     const out: number[] = [];
     for (const seg of t.segments) {
       const n = seg.tokenIds?.length ?? 0;
-      if (seg.kind === "policy") {
+      if (seg.author === "policy") {
         if (!seg.logprobs || seg.logprobs.length !== n) return null;
         out.push(...seg.logprobs);
-      } else for (let i = 0; i < n; i++) out.push(NaN);
+      } else for (let i = 0; i < n; i++) out.push(NaN); // tool text and environment splices (trained or not): not sampled
     }
     return out.length === (t.responseIds?.length ?? -1) ? out : null;
   }

@@ -75,6 +75,17 @@ function parse<T>(schema: z.ZodType<T>, value: unknown): T {
   return r.data;
 }
 
+/**
+ * The interventions a rollout had (Trajectory.interventions, `<scaffold>/<counter>` → count), and the fields that runs
+ * written before scaffolds were plug-ins used for the same.
+ */
+export function interventionCounts(t: StepTrajectory): Record<string, number> {
+  const out: Record<string, number> = { ...t.interventions };
+  if (t.forced) out["forced first search"] = 1;
+  if (t.forcedSearches) out["forced follow-up searches"] = t.forcedSearches;
+  return out;
+}
+
 /** One rollout as the trajectory panes show it. */
 export function rolloutView(t: StepTrajectory) {
   return {
@@ -87,8 +98,7 @@ export function rolloutView(t: StepTrajectory) {
     answer: t.score?.prediction ?? t.answer ?? null,
     valid: t.score?.valid ?? null,
     reason: t.score?.reason ?? null,
-    forced: t.forced ?? false,
-    forcedSearches: t.forcedSearches ?? 0,
+    interventions: interventionCounts(t),
     tokens: t.responseIds?.length ?? null,
     trainedTokens: t.lossMask ? t.lossMask.reduce((a, b) => a + b, 0) : null,
     html: trajectoryHtml(t),

@@ -18,7 +18,9 @@ export type MetricsRow = Record<string, unknown> & { step: number };
 export type StepTrajectory = Trajectory & {
   reward?: number;
   advantage?: number;
+  /** Runs written before scaffolds were plug-ins: a forced first search, forced follow-up searches. */
   forced?: boolean;
+  forcedSearches?: number;
   score?: { valid?: boolean; f1?: number; em?: number; reason?: string; prediction?: string | null };
 };
 

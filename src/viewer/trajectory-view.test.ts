@@ -27,25 +27,29 @@ describe("segmentViews and trajectoryHtml", () => {
   const t: Pick<Trajectory, "segments" | "lossMask" | "prompt"> = {
     prompt: "Q <x>",
     segments: [
-      { kind: "policy", text: "<think>t</think><search>q</search>", tokenIds: [1, 2, 3] },
-      { kind: "tool", text: "<result>\np & <b>\n</result>", tokenIds: [4, 5] },
-      { kind: "policy", text: "<answer>\\boxed{v}</answer>", tokenIds: [6, 7] },
+      { author: "policy", trained: true, text: "<think>t</think><search>q</search>", tokenIds: [1, 2, 3] },
+      { author: "tool", trained: false, text: "<result>\np & <b>\n</result>", tokenIds: [4, 5] },
+      { author: "policy", trained: true, text: "<answer>\\boxed{v}</answer>", tokenIds: [6, 7] },
+      { author: "env", trained: true, text: " picked", tokenIds: [8] },
     ],
-    lossMask: [1, 1, 1, 0, 0, 1, 0],
+    lossMask: [1, 1, 1, 0, 0, 1, 0, 1],
   };
 
   it("reads the loss mask per segment (aligned with the concatenated ids)", () => {
     const v = segmentViews(t);
-    expect(v.map((s) => [s.kind, s.trained, s.tokens, s.trainedTokens])).toEqual([
+    expect(v.map((s) => [s.author, s.trained, s.tokens, s.trainedTokens])).toEqual([
       ["policy", "yes", 3, 3],
       ["tool", "no", 2, 0],
       ["policy", "mixed", 2, 1],
+      ["env", "yes", 1, 1],
     ]);
   });
 
-  it("falls back to the segment kind without token ids", () => {
-    const v = segmentViews({ segments: [{ kind: "policy", text: "a" }, { kind: "tool", text: "<result>r</result>" }] });
-    expect(v.map((s) => s.trained)).toEqual(["yes", "no"]);
+  it("falls back to the segment's trained flag without token ids, and reads old records (kind only)", () => {
+    const v = segmentViews({ segments: [{ author: "env", trained: true, text: "a" }, { author: "tool", trained: false, text: "<result>r</result>" }] });
+    expect(v.map((s) => [s.author, s.trained])).toEqual([["env", "yes"], ["tool", "no"]]);
+    const old = segmentViews({ segments: [{ kind: "policy", text: "a" }, { kind: "tool", text: "<result>r</result>" }] as unknown as Trajectory["segments"] });
+    expect(old.map((s) => [s.author, s.trained])).toEqual([["policy", "yes"], ["tool", "no"]]);
   });
 
   it("renders coloured tags, a collapsible result, mask classes, and escapes text", () => {
@@ -55,6 +59,7 @@ describe("segmentViews and trajectoryHtml", () => {
     expect(html).toMatch(/<details class="seg seg-tool mask-no"[^>]*><summary><span class="tag tag-result">/);
     expect(html).toContain("p &amp; &lt;b&gt;");
     expect(html).toContain("mask-mixed");
+    expect(html).toMatch(/<span class="seg seg-env mask-yes" title="written by the environment[^"]*">/); // scaffold text marked
     expect(html).toContain("<pre>Q &lt;x&gt;</pre>");
     expect(html).not.toContain("<b>");
   });

@@ -1,9 +1,10 @@
 /**
  * @module viewer/trajectory-view — a Trajectory (rollout/types) as coloured, collapsible HTML, shared by the live
  * viewer (its API returns this HTML) and the static report: `<think>`, `<search>`, `<answer>` and `<result>` tags
- * coloured, tool results in `<details>`, and each segment marked trained (lossMask 1) or masked (lossMask 0).
+ * coloured, tool results in `<details>`, text the environment wrote (a training scaffold's splice) outlined, and each
+ * segment marked trained (lossMask 1) or masked (lossMask 0).
  */
-import type { Segment, Trajectory } from "../rollout/types.js";
+import { segmentAuthor, segmentTrained, type SegmentAuthor, type Trajectory } from "../rollout/types.js";
 
 export const TAG_NAMES = ["think", "search", "result", "answer"] as const;
 export type TagName = (typeof TAG_NAMES)[number];
@@ -12,8 +13,9 @@ export type TagName = (typeof TAG_NAMES)[number];
 export type Piece = { type: "tag"; name: TagName; close: boolean; text: string } | { type: "text"; text: string; in: TagName | null };
 
 export interface SegmentView {
-  kind: Segment["kind"];
-  /** Whether the loss covers this segment: from lossMask when the trajectory has token ids, else policy = trained. */
+  /** Who wrote it: the policy, the environment (a scaffold's splice) or a tool (retrieved passages). */
+  author: SegmentAuthor;
+  /** Whether the loss covers this segment: from lossMask when the trajectory has token ids, else the segment's `trained`. */
   trained: "yes" | "no" | "mixed";
   /** Tokens in the segment (undefined when the backend gave no ids), and how many of them the loss mask keeps. */
   tokens?: number;
@@ -53,14 +55,14 @@ export function segmentViews(t: Pick<Trajectory, "segments" | "lossMask">): Segm
   let offset = 0;
   return t.segments.map((s, i) => {
     const n = s.tokenIds?.length;
-    let trained: SegmentView["trained"] = s.kind === "policy" ? "yes" : "no";
+    let trained: SegmentView["trained"] = segmentTrained(s) ? "yes" : "no";
     let trainedTokens: number | undefined;
     if (n !== undefined && t.lossMask && t.lossMask.length >= offset + n) {
       trainedTokens = t.lossMask.slice(offset, offset + n).reduce((a, b) => a + b, 0);
       trained = trainedTokens === n ? "yes" : trainedTokens === 0 ? "no" : "mixed";
     }
     offset += n ?? 0;
-    return { kind: s.kind, trained, ...(n !== undefined ? { tokens: n, trainedTokens } : {}), pieces: pieces[i] };
+    return { author: segmentAuthor(s), trained, ...(n !== undefined ? { tokens: n, trainedTokens } : {}), pieces: pieces[i] };
   });
 }
 
@@ -77,13 +79,15 @@ function piecesHtml(pieces: Piece[]): string {
     .join("");
 }
 
+const WRITER: Record<SegmentAuthor, string> = { policy: "written by the policy", env: "written by the environment (training scaffold)", tool: "tool result" };
+
 function segmentHtml(v: SegmentView): string {
   const title =
     v.tokens !== undefined
-      ? `${v.kind} segment: ${v.tokens} tokens, ${v.trainedTokens} under the loss mask (lossMask=1)`
-      : `${v.kind} segment (no token ids): ${v.trained === "yes" ? "trained" : "not trained"}`;
-  const cls = `seg seg-${v.kind} mask-${v.trained}`;
-  if (v.kind === "tool") {
+      ? `${WRITER[v.author]}: ${v.tokens} tokens, ${v.trainedTokens} under the loss mask (lossMask=1)`
+      : `${WRITER[v.author]} (no token ids): ${v.trained === "yes" ? "trained" : "not trained"}`;
+  const cls = `seg seg-${v.author} mask-${v.trained}`;
+  if (v.author === "tool") {
     const chars = v.pieces.filter((p) => p.type === "text").reduce((a, p) => a + p.text.trim().length, 0);
     const tok = v.tokens !== undefined ? `, ${v.tokens} tok` : "";
     return `<details class="${cls}" title="${escapeHtml(title)}"><summary><span class="tag tag-result">&lt;result&gt;</span> ${chars} chars${tok}, masked</summary>${piecesHtml(v.pieces)}</details>`;
@@ -118,6 +122,7 @@ export const TRAJECTORY_CSS = `
 .seg.mask-yes { border-bottom: 2px solid #4c78a8; }
 .seg.mask-mixed { border-bottom: 2px dashed #4c78a8; }
 .seg.mask-no { background: repeating-linear-gradient(135deg, #f4f4f4, #f4f4f4 4px, #e6e6e6 4px, #e6e6e6 8px); }
+.seg-env { outline: 1px dashed #b3261e; outline-offset: 1px; background: #fff6f5; }
 details.seg-tool { display: block; margin: 2px 0; padding: 0 4px; border-left: 3px solid #e0b44c; }
 details.seg-tool summary { cursor: pointer; color: #8a5a00; }
 .legend span { margin-right: 10px; }

@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { writeFileAtomic, writeJsonAtomic } from "../util/fs.js";
 import { mean } from "../util/stats.js";
 import type { EvalRecord } from "../eval/summary.js";
+import { segmentAuthor } from "../rollout/types.js";
 import { containsSpan } from "./gates.js";
 import type { WorldQuestion } from "./questions.js";
 
@@ -139,7 +140,7 @@ const pct = (x: number | undefined) => (x === undefined ? "—" : (x * 100).toFi
 
 /** A right answer that a retrieved passage states (not a guess between the question's own names or a yes/no coin). */
 export function answerFromEvidence(r: EvalRecord): boolean {
-  const results = (r.trajectory?.segments ?? []).filter((g) => g.kind === "tool").map((g) => g.text);
+  const results = (r.trajectory?.segments ?? []).filter((g) => segmentAuthor(g) === "tool").map((g) => g.text);
   const inQuestion = r.goldenAnswers.some((g) => containsSpan(r.question, g));
   return r.scores.em === 1 && !inQuestion && r.goldenAnswers.some((g) => results.some((t) => containsSpan(t, g)));
 }

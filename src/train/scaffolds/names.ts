@@ -1,9 +1,8 @@
 /**
- * @module rollout/names — the candidates of the exploration scaffolds (RolloutExample.followUpMentions,
- * answerMentions): names and numbers found in a question or in retrieved passages, by surface form only.
+ * @module train/scaffolds/names — the candidates of the exploration scaffolds (follow-up-picks, answer-picks): names and numbers found in a question or in retrieved passages, by surface form only.
  */
-import { parseContents } from "../retrieval/corpus.js";
-import type { SearchHit } from "../retrieval/types.js";
+import { parseContents } from "../../retrieval/corpus.js";
+import type { SearchHit } from "../../retrieval/types.js";
 
 /**
  * The names in a text: every run of capitalised words, except a single capitalised word that starts a sentence ("He",
@@ -34,7 +33,7 @@ export function textNames(text: string): string[] {
 /** A passage's title and text (`parseContents`); a passage without a title line is all text. */
 const passageParts = (contents: string) => (contents.includes("\n") ? parseContents(contents) : { title: "", text: contents });
 
-/** The names in retrieved passages, the candidates of RolloutExample.followUpMentions: each title, then `textNames` of
+/** The names in retrieved passages, the candidates of the follow-up-picks scaffold: each title, then `textNames` of
  * its text, deduplicated. */
 export function resultNames(hits: SearchHit[]): string[] {
   return [...new Set(hits.flatMap((h) => {
@@ -43,7 +42,7 @@ export function resultNames(hits: SearchHit[]): string[] {
   }))];
 }
 
-/** The candidates of RolloutExample.answerMentions: `resultNames` and every number of the passages' text. */
+/** The candidates of the answer-picks scaffold: `resultNames` and every number of the passages' text. */
 export function resultMentions(hits: SearchHit[]): string[] {
   const numbers = hits.flatMap((h) => passageParts(h.contents).text.match(/\b\d+(?:\.\d+)?\b/g) ?? []);
   return [...new Set([...resultNames(hits), ...numbers])];

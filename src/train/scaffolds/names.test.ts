@@ -1,6 +1,6 @@
 import { describe, expect, test } from "vitest";
 import { resultMentions, resultNames, textNames } from "./names.js";
-import type { SearchHit } from "../retrieval/types.js";
+import type { SearchHit } from "../../retrieval/types.js";
 
 const hit = (id: string, contents: string): SearchHit => ({ id, contents, score: 1 });
 
