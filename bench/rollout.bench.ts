@@ -129,7 +129,7 @@ export async function main(): Promise<void> {
       let ctx = t.promptIds!.length;
       needed += ctx;
       for (const seg of t.segments) {
-        if (seg.kind === "policy") prefilled += ctx;
+        if (seg.author === "policy") prefilled += ctx;
         else needed += seg.tokenIds!.length;
         ctx += seg.tokenIds!.length;
       }

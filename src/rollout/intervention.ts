@@ -1,6 +1,6 @@
 /**
  * @module rollout/intervention — the one seam where something other than the policy and the retriever writes into a
- * rollout (training-time exploration aids live in train/scaffolds/; evaluation never passes any). The loop asks an
+ * rollout (training-time exploration aids live under train/; evaluation never passes any). The loop asks an
  * intervention for extra stop strings before each generation; when one of them fires (the policy's text, or text the
  * environment spliced, ends with it) the intervention says what to splice; after each search it may look at the hits.
  */

@@ -3,6 +3,7 @@ import { runRollouts, streamRollouts } from "./loop.js";
 import { createOpenAIBackend } from "./backends/openai.js";
 import { createCharTokenizer, createMapRetriever, startScriptedServer, type ScriptedServer, type StopMode } from "./testing.js";
 import { RESEARCH_BASE_PROMPT } from "./prompts.js";
+import type { Intervention } from "./intervention.js";
 import type { SearchHit } from "../retrieval/types.js";
 
 const hit = (id: string, contents: string): SearchHit => ({ id, contents, score: 1 });
@@ -59,7 +60,7 @@ describe.each(["async", "rounds"] as const)("rollout loop over an OpenAI-compati
     expect(t.finishReason).toBe("eos");
     expect(t.searches).toBe(1);
     expect(t.queries).toEqual(["capital of France"]);
-    expect(t.segments.map((g) => g.kind)).toEqual(["policy", "tool", "policy"]);
+    expect(t.segments.map((g) => [g.author, g.trained])).toEqual([["policy", true], ["tool", false], ["policy", true]]);
     expect(t.response.split("</search>").length).toBe(2);
     expect(t.segments[0].logprobs?.length).toBeGreaterThan(0);
     // the server got the stop string and the whole context, including the spliced result
@@ -180,7 +181,7 @@ describe.each(["async", "rounds"] as const)("rollout loop over an OpenAI-compati
     const backend = createOpenAIBackend({ baseUrls: [s.url], modelName: "m" });
     const types: string[] = [];
     for await (const ev of streamRollouts({ backend, retriever: createMapRetriever(HITS), examples: [ex("q", "What is the capital of France?")], schedule })) {
-      types.push(ev.type === "segment" ? `segment:${ev.segment.kind}` : ev.type);
+      types.push(ev.type === "segment" ? `segment:${ev.segment.author}` : ev.type);
     }
     expect(types).toEqual(["start", "segment:policy", "search", "segment:tool", "segment:policy", "done"]);
   });
@@ -200,190 +201,49 @@ describe.each(["async", "rounds"] as const)("rollout loop over an OpenAI-compati
     );
   });
 
-  test("minSearches (training scaffold): an early answer tag becomes a search tag, spliced as tool text", async () => {
+  test("an intervention's stop string: keep a prefix of the generation, splice environment text, fire again, search, observe", async () => {
     const hits = { Acme: [hit("a", '"Acme"\nAcme was founded by Bob Smith.')], "Bob Smith": [hit("b", '"Bob Smith"\nBob Smith was born in Oslo.')] };
-    const founder = ({ response }: { question: string; response: string }) => {
-      if (response.endsWith("<search>")) return " Bob Smith </search>";
-      const results = response.split("</result>").length - 1;
-      return [" <think> hmm </think> <search> Acme </search>", " <think> guess </think> <answer> \\boxed{Acme} </answer>", " <answer> \\boxed{Oslo} </answer>"][results];
-    };
-    const tok = createCharTokenizer();
-    for (const stopMode of ["vllm", "keep"] as const) {
-      const s = await server({ script: founder, stopMode });
-      const backend = createOpenAIBackend({ baseUrls: [s.url], modelName: "m", ...(stopMode === "vllm" ? { tokenizer: tok, tokenIds: true } : {}) });
-      const q = "Where was the founder of Acme born?";
-      const [plain, forced] = await roll({
-        backend, retriever: createMapRetriever(hits), examples: [ex("p", q), { ...ex("f", q), minSearches: 2 }], temperature: 0, maxPromptTokens: 4096,
-      });
-      expect(plain.searches).toBe(1);
-      expect(plain.forcedSearches).toBeUndefined();
-      expect(plain.response.endsWith("\\boxed{Acme} </answer><|endoftext|>")).toBe(true);
-      expect(s.requests.find((r) => (r.body.stop as string[]).includes("<answer>"))).toBeDefined();
-
-      expect(forced.searches).toBe(2);
-      expect(forced.forcedSearches).toBe(1);
-      expect(forced.queries).toEqual(["Acme", "Bob Smith"]);
-      expect(forced.retrievedIds).toEqual([["a"], ["b"]]);
-      expect(plain.retrievedIds).toEqual([["a"]]);
-      expect(forced.finishReason).toBe("eos");
-      expect(forced.segments.map((g) => g.kind)).toEqual(["policy", "tool", "policy", "tool", "policy", "tool", "policy"]);
-      expect(forced.segments[2].text).toBe(" <think> guess </think> ");
-      expect(forced.segments[3].text).toBe("<search>");
-      expect(forced.response).toBe(
-        " <think> hmm </think> <search> Acme </search> <result>\n\"Acme\"\nAcme was founded by Bob Smith.\n</result>" +
-          " <think> guess </think> <search> Bob Smith </search> <result>\n\"Bob Smith\"\nBob Smith was born in Oslo.\n</result>" +
-          " <answer> \\boxed{Oslo} </answer><|endoftext|>",
-      );
-      expect(forced.response).not.toContain("<answer> \\boxed{Acme}");
-      if (stopMode === "vllm") {
-        // the dropped answer tag is in neither ids nor log-probs; the forced search tag is masked out
-        expect(tok.decode(forced.responseIds!)).toBe(forced.response);
-        expect(forced.segments[2].logprobs).toHaveLength(forced.segments[2].tokenIds!.length);
-        const start = forced.segments.slice(0, 3).reduce((n, g) => n + g.tokenIds!.length, 0);
-        expect(forced.lossMask!.slice(start, start + "<search>".length)).toEqual(Array(8).fill(0));
-        expect(forced.lossMask![start + 8]).toBe(1);
-      }
-      // only the first sample held to the minimum; the forced tag trained as a policy token
-      const [held, free] = await roll({
-        backend, retriever: createMapRetriever(hits), examples: [{ ...ex("g", q), minSearches: 2, minSearchesSamples: 1 }], n: 2,
-        temperature: 0, maxPromptTokens: 4096, forcedSearchTrained: true,
-      });
-      expect([held.forcedSearches, free.forcedSearches]).toEqual([1, undefined]);
-      expect(held.response).toBe(forced.response);
-      expect(held.segments[3]).toMatchObject({ kind: "policy", text: "<search>" });
-      expect(held.segments[3].logprobs).toBeUndefined();
-      if (stopMode === "vllm") {
-        const start = held.segments.slice(0, 3).reduce((n, g) => n + g.tokenIds!.length, 0);
-        expect(held.lossMask!.slice(start, start + 8)).toEqual(Array(8).fill(1));
-      }
-    }
-  });
-
-  test("forcedQueries (training hint): the environment writes a held rollout's query as tool text and runs it", async () => {
-    const hits = { Acme: [hit("a", '"Acme"\nAcme was founded by Bob Smith.')], "Bob Smith": [hit("b", '"Bob Smith"\nBob Smith was born in Oslo.')], Zed: [hit("z", '"Zed"\nZed.')] };
-    const asked: string[] = [];
-    // the policy answers early after one search (forced path) or, for "again" questions, writes a second search itself
-    const script = ({ question, response }: { question: string; response: string }) => {
-      if (response.endsWith("<search>")) return asked.push(response), " Zed </search>"; // only when the policy writes the query
-      const results = response.split("</result>").length - 1;
-      const second = question.startsWith("again") ? " <think> again </think> <search> Zed </search>" : " <think> guess </think> <answer> \\boxed{Acme} </answer>";
-      return [" <think> hmm </think> <search> Acme </search>", second, " <answer> \\boxed{Oslo} </answer>"][results];
-    };
-    const tok = createCharTokenizer();
-    const s = await server({ script, stopMode: "vllm" });
-    const backend = createOpenAIBackend({ baseUrls: [s.url], modelName: "m", tokenizer: tok, tokenIds: true });
-    const q = "Where was the founder of Acme born?";
-    const common = { backend, retriever: createMapRetriever(hits), temperature: 0, maxPromptTokens: 4096 };
-    const [held, free] = await roll({
-      ...common, n: 2, forcedSearchTrained: true,
-      examples: [{ ...ex("h", q), minSearches: 2, minSearchesSamples: 1, forcedQueries: [null, "Bob Smith"] }],
-    });
-    expect(asked).toEqual([]);
-    expect(held.queries).toEqual(["Acme", "Bob Smith"]); // the first search was the policy's own; the second the hint
-    expect([held.searches, held.forcedSearches, held.hintedSearches]).toEqual([2, 1, 1]);
-    expect(held.retrievedIds).toEqual([["a"], ["b"]]);
-    const oslo = " <think> hmm </think> <search> Acme </search> <result>\n\"Acme\"\nAcme was founded by Bob Smith.\n</result>";
-    const bob = " <search> Bob Smith </search> <result>\n\"Bob Smith\"\nBob Smith was born in Oslo.\n</result> <answer> \\boxed{Oslo} </answer><|endoftext|>";
-    expect(held.response).toBe(oslo + " <think> guess </think>" + bob);
-    expect(held.segments.map((g) => [g.kind, g.text]).slice(3, 5)).toEqual([["policy", "<search>"], ["tool", " Bob Smith </search>"]]);
-    expect(tok.decode(held.responseIds!)).toBe(held.response);
-    const start = held.segments.slice(0, 3).reduce((n, g) => n + g.tokenIds!.length, 0);
-    expect(held.lossMask!.slice(start, start + 8)).toEqual(Array(8).fill(1)); // the forced tag: forcedSearchTrained
-    expect(held.lossMask!.slice(start + 8, start + 8 + " Bob Smith </search>".length)).toEqual(Array(20).fill(0)); // the hint: never trained
-    // the free sample gets no hint and answers after one search
-    expect([free.searches, free.forcedSearches, free.hintedSearches]).toEqual([1, undefined, undefined]);
-
-    // the policy writes the second search tag itself: the environment writes the query; the tag is the policy's (logprobs, mask 1)
-    const [own] = await roll({ ...common, examples: [{ ...ex("h2", "again: " + q), forcedQueries: [null, "Bob Smith"] }] });
-    expect(asked).toEqual([]);
-    expect([own.searches, own.forcedSearches, own.hintedSearches]).toEqual([2, undefined, 1]);
-    expect(own.response).toBe(oslo + " <think> again </think>" + bob);
-    const k = own.segments.findIndex((g) => g.kind === "tool" && g.text === " Bob Smith </search>");
-    expect(own.segments[k - 1]).toMatchObject({ kind: "policy", text: " <think> again </think> <search>" });
-    expect(own.segments[k - 1].logprobs).toHaveLength(own.segments[k - 1].tokenIds!.length);
-    const at = own.segments.slice(0, k).reduce((n, g) => n + g.tokenIds!.length, 0);
-    expect(own.lossMask!.slice(at - 8, at)).toEqual(Array(8).fill(1));
-    expect(own.lossMask!.slice(at, at + 20)).toEqual(Array(20).fill(0));
-
-    // no hint for a search index (null, past the end, or past maxSearches): the policy writes the query
-    const [short] = await roll({ ...common, examples: [{ ...ex("s", q), minSearches: 2, forcedQueries: [null] }] });
-    expect(short.queries).toEqual(["Acme", "Zed"]);
-    expect(short.hintedSearches).toBeUndefined();
-    expect(asked).toHaveLength(1);
-    const [capped] = await roll({ ...common, maxSearches: 1, examples: [{ ...ex("c", "again: " + q), forcedQueries: [null, "Bob Smith"] }] });
-    expect([capped.queries, capped.hintedSearches, capped.finishReason]).toEqual([["Acme"], undefined, "max_searches"]);
-  });
-
-  test("followUpMentions (exploration scaffold): a held rollout's follow-up query is a random name of the last result, trained", async () => {
-    const acme = '"Acme"\nAcme was founded by Bob Smith in Oslo. He sold it to Zed Corp.';
-    const hits = { Acme: [hit("a", acme)], "Bob Smith": [hit("b", '"Bob Smith"\nBob Smith was born in Oslo.')], Oslo: [hit("o", '"Oslo"\nOslo.')], "Zed Corp": [hit("z", '"Zed Corp"\nZed.')], "Ivy Ltd": [hit("i", '"Ivy Ltd"\nIvy.')] };
-    const asked: string[] = [];
     const script = ({ response }: { question: string; response: string }) => {
-      if (response.endsWith("<search>")) return asked.push(response), " Acme </search>"; // only when the policy writes the query
       const results = response.split("</result>").length - 1;
-      return [" <think> hmm </think> <search> Acme </search>", " <think> guess </think> <answer> \\boxed{Acme} </answer>", " <answer> \\boxed{Oslo} </answer>"][results];
+      return [" <think> hmm </think> <search> Acme </search>", " <think> guess </think> STOP and more", " <answer> \\boxed{Oslo} </answer>"][results];
     };
     const tok = createCharTokenizer();
     const s = await server({ script, stopMode: "vllm" });
     const backend = createOpenAIBackend({ baseUrls: [s.url], modelName: "m", tokenizer: tok, tokenIds: true });
-    const q = "Where was the founder of Acme born?";
-    const common = { backend, retriever: createMapRetriever(hits), temperature: 0, maxPromptTokens: 4096, forcedSearchTrained: true, n: 8, seed: 3 };
-    const out = await roll({ ...common, examples: [{ ...ex("m", q), minSearches: 2, minSearchesSamples: 6, followUpMentions: true }] });
-    expect(asked).toEqual([]);
-    const held = out.slice(0, 6);
-    for (const t of held) {
-      expect(t.queries[0]).toBe("Acme");
-      expect(["Bob Smith", "Oslo", "Zed Corp"]).toContain(t.queries[1]); // never "Acme" (searched) nor "He" (a sentence's first word)
-      expect([t.searches, t.forcedSearches, t.mentionSearches, t.hintedSearches]).toEqual([2, 1, 1, undefined]);
-      const k = t.segments.findIndex((g) => g.text === ` ${t.queries[1]} </search>`);
-      expect(t.segments[k]).toMatchObject({ kind: "policy" });
-      expect(t.segments[k].logprobs).toBeUndefined();
-      const at = t.segments.slice(0, k).reduce((n, g) => n + g.tokenIds!.length, 0);
-      expect(t.lossMask!.slice(at, at + t.segments[k].tokenIds!.length)).toEqual(Array(t.segments[k].tokenIds!.length).fill(1));
-      expect(tok.decode(t.responseIds!)).toBe(t.response);
-    }
-    expect(new Set(held.map((t) => t.queries[1])).size).toBeGreaterThan(1); // random over the names
-    for (const t of out.slice(6)) expect([t.searches, t.mentionSearches]).toEqual([1, undefined]); // free samples
-    // the same seed picks the same names; with gold queries for the first held samples, those get the gold one
-    const again = await roll({ ...common, examples: [{ ...ex("m", q), minSearches: 2, minSearchesSamples: 6, followUpMentions: true }] });
-    expect(again.map((t) => t.queries)).toEqual(out.map((t) => t.queries));
-    const mixed = await roll({ ...common, examples: [{ ...ex("m", q), minSearches: 2, minSearchesSamples: 6, followUpMentions: true, forcedQueries: [null, "Bob Smith"], forcedQueriesSamples: 3 }] });
-    expect(mixed.slice(0, 3).map((t) => [t.queries[1], t.hintedSearches, t.mentionSearches])).toEqual(Array(3).fill(["Bob Smith", 1, undefined]));
-    expect(mixed.slice(3, 6).map((t) => t.mentionSearches)).toEqual([1, 1, 1]);
-    // the question's names not yet searched join the pool (a comparison's second name)
-    const cmp = await roll({ ...common, examples: [{ ...ex("c", "Who is older, Acme or Ivy Ltd?"), minSearches: 2, minSearchesSamples: 8, followUpMentions: true }] });
-    expect(new Set(cmp.map((t) => t.queries[1]))).toEqual(new Set(["Ivy Ltd", "Bob Smith", "Oslo", "Zed Corp"]));
-  });
-
-  test("answerMentions (exploration scaffold): a held rollout's answer is a random name or number of the last result, trained", async () => {
-    const hits = { Acme: [hit("a", '"Acme"\nAcme was founded by Bob Smith in 1901 in Oslo.')] };
-    const script = ({ response }: { question: string; response: string }) => {
-      if (response.includes("\\boxed{")) return " \\] </answer>"; // after a pick the policy writes the rest
-      const results = response.split("</result>").length - 1;
-      return [" <think> hmm </think> <search> Acme </search>", " <think> so </think> <answer> The final answer is \\[ \\boxed{ Acme } \\] </answer>"][results];
+    const seen: string[][] = [];
+    // after one search: STOP drops itself and writes a search tag (not trained); the tag fires the second stop, whose
+    // splice writes the query (trained) and runs it
+    const iv: Intervention = {
+      stops: (v) => (v.searches === 1 ? ["STOP", v.template.openTag] : []),
+      onStop: (v, stop, generated) => {
+        v.count("test/fired");
+        if (stop === "STOP") return { keep: generated.slice(0, -"STOP".length), splice: [{ text: v.template.openTag, trained: false }] };
+        return { splice: [{ text: " Bob Smith </search>", trained: true }], search: "Bob Smith" };
+      },
+      observe: (_v, h) => void seen.push(h.map((x) => x.id)),
     };
-    const tok = createCharTokenizer();
-    const s = await server({ script, stopMode: "vllm" });
-    const backend = createOpenAIBackend({ baseUrls: [s.url], modelName: "m", tokenizer: tok, tokenIds: true });
-    const common = { backend, retriever: createMapRetriever(hits), temperature: 0, maxPromptTokens: 4096, n: 8, seed: 5 };
-    const out = await roll({ ...common, examples: [{ ...ex("a", "Who founded Acme?"), minSearches: 1, minSearchesSamples: 6, answerMentions: true }] });
-    const held = out.slice(0, 6);
-    const picks = held.map((t) => /\\boxed\{ (.*) \}/.exec(t.response)![1]);
-    for (const [i, t] of held.entries()) {
-      expect(["Acme", "Bob Smith", "Oslo", "1901"]).toContain(picks[i]);
-      expect(t.answerMentions).toBe(1);
-      const k = t.segments.findIndex((g) => g.text === ` ${picks[i]} }`);
-      expect(t.segments[k - 1].text.endsWith("\\boxed{")).toBe(true);
-      expect(t.segments[k]).toMatchObject({ kind: "policy" });
-      const at = t.segments.slice(0, k).reduce((n, g) => n + g.tokenIds!.length, 0);
-      expect(t.lossMask!.slice(at, at + t.segments[k].tokenIds!.length).every((m) => m === 1)).toBe(true);
-      expect(t.response.endsWith(` ${picks[i]} } \\] </answer><|endoftext|>`)).toBe(true);
-      expect(tok.decode(t.responseIds!)).toBe(t.response);
-    }
-    expect(new Set(picks).size).toBeGreaterThan(1);
-    for (const t of out.slice(6)) {
-      expect(t.answerMentions).toBeUndefined();
-      expect(t.response).toContain("\\boxed{ Acme } \\] </answer>");
-    }
+    const [t, free] = await roll({ backend, retriever: createMapRetriever(hits), examples: [ex("i", "Q?")], n: 2, temperature: 0, maxPromptTokens: 4096, intervene: (_e, k) => (k === 0 ? iv : undefined) });
+    expect(t.queries).toEqual(["Acme", "Bob Smith"]);
+    expect(t.interventions).toEqual({ "test/fired": 2 });
+    expect(seen).toEqual([["a"], ["b"]]);
+    expect(t.segments.map((g) => [g.author, g.trained, g.text])).toEqual([
+      ["policy", true, " <think> hmm </think> <search> Acme </search>"],
+      ["tool", false, ' <result>\n"Acme"\nAcme was founded by Bob Smith.\n</result>'],
+      ["policy", true, " <think> guess </think> "],
+      ["env", false, "<search>"],
+      ["env", true, " Bob Smith </search>"],
+      ["tool", false, ' <result>\n"Bob Smith"\nBob Smith was born in Oslo.\n</result>'],
+      ["policy", true, " <answer> \\boxed{Oslo} </answer><|endoftext|>"],
+    ]);
+    expect(tok.decode(t.responseIds!)).toBe(t.response);
+    const at = t.segments.slice(0, 3).reduce((n, g) => n + g.tokenIds!.length, 0);
+    expect(t.lossMask!.slice(at, at + 8)).toEqual(Array(8).fill(0));
+    expect(t.lossMask!.slice(at + 8, at + 8 + 20)).toEqual(Array(20).fill(1));
+    expect(t.segments[2].logprobs).toHaveLength(t.segments[2].tokenIds!.length);
+    expect(t.segments[4].logprobs).toBeUndefined();
+    // without an intervention the same script writes STOP as text
+    expect(free.interventions).toBeUndefined();
+    expect(free.response).toContain("STOP and more");
+    expect(s.requests.some((r) => (r.body.stop as string[]).includes("STOP"))).toBe(true);
   });
 });

@@ -9,7 +9,7 @@ const dir = mkdtempSync(join(tmpdir(), "traj-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const traj = (id: string, response: string, finishReason: Trajectory["finishReason"] = "eos"): Trajectory => ({
-  id, question: "q", prompt: "p", segments: [{ kind: "policy", text: response }], response, finishReason,
+  id, question: "q", prompt: "p", segments: [{ author: "policy", trained: true, text: response }], response, finishReason,
   searches: 0, queries: [], timings: { generateMs: 1, searchMs: 0, totalMs: 1 },
 });
 

@@ -7,14 +7,20 @@ import { z } from "zod";
 import { extractAnswer } from "../reward/reward.js";
 import { appendJsonl, readJsonl, writeFileAtomic } from "../util/fs.js";
 import { InputError } from "../util/errors.js";
-import type { Trajectory } from "./types.js";
+import { segmentAuthor, segmentTrained, type Trajectory } from "./types.js";
 
-const SegmentSchema = z.object({
-  kind: z.enum(["policy", "tool"]),
-  text: z.string(),
-  tokenIds: z.array(z.number().int()).optional(),
-  logprobs: z.array(z.number()).optional(),
-});
+/** A segment line; files written before segments had `author`/`trained` (`kind` only) are read as the same. */
+const SegmentSchema = z
+  .object({
+    author: z.enum(["policy", "env", "tool"]).optional(),
+    trained: z.boolean().optional(),
+    kind: z.enum(["policy", "tool"]).optional(),
+    text: z.string(),
+    tokenIds: z.array(z.number().int()).optional(),
+    logprobs: z.array(z.number()).optional(),
+  })
+  .refine((g) => g.author !== undefined || g.kind !== undefined, { message: "expected author (policy | env | tool)", path: ["author"] })
+  .transform(({ kind, ...g }) => ({ ...g, author: segmentAuthor({ author: g.author, kind }), trained: g.trained ?? (kind ? segmentTrained({ kind }) : g.author === "policy") }));
 
 /** What a trajectory line must hold; extra fields pass through. */
 export const TrajectorySchema = z.looseObject({

@@ -3,10 +3,14 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { lrAt, readConfigFile, resolveTrainConfig, TrainConfig } from "./config.js";
-import { forcedFollowUpProbAt, forcedSearchProbAt, goldRecall, hopStageAt, maxHopsAt, retrievalBonusAt, scoreEpisodes } from "./shaping.js";
+import { goldRecall, scoreEpisodes } from "./shaping.js";
 import { trainExampleOf } from "./sampler.js";
 import { createSampler, permutation } from "./sampler.js";
-import { RewardConfig, CurriculumConfig } from "./config.js";
+import { RewardConfig } from "./config.js";
+import { createHopCurriculum, type HopCurriculumOptions } from "./scaffolds/hop-curriculum.js";
+import { createScaffolds } from "./scaffolds/index.js";
+
+const stagesOf = (stages: HopCurriculumOptions["stages"]) => createHopCurriculum({ stages }).stages;
 
 const need = { model: "m", data: "d", index: "i" };
 
@@ -24,6 +28,15 @@ describe("train config", () => {
     [{ ...need, reward: { metric: "bleu" } }, "reward.metric"],
     [{ ...need, reward: { formatBonusx: 1 } }, "reward"],
     [{ ...need, curriculum: { hops: [{ untilStep: 10, maxHops: 1 }, { untilStep: 5, maxHops: 2 }] } }, "increasing untilStep"],
+    [{ ...need, scaffolds: { "hop-curriculum": { stages: [{ untilStep: 10, maxHops: 1 }, { untilStep: 5, maxHops: 2 }] } } }, "scaffolds.hop-curriculum.stages: stages must have increasing untilStep"],
+    [{ ...need, scaffolds: { "min-searches": { prob: 2 } } }, "scaffolds.min-searches.prob"],
+    [{ ...need, scaffolds: { "hop-curriculum": { stages: [{ untilStep: 2, maxHops: 0 }] } } }, "scaffolds.hop-curriculum.stages.0.maxHops"],
+    [{ ...need, scaffolds: { "min-searches": { porb: 1 } } }, 'scaffolds.min-searches: Unrecognized key: "porb"'],
+    [{ ...need, scaffolds: { "gold-queries": {} } }, 'scaffolds: Unrecognized key: "gold-queries"'],
+    [{ ...need, curriculum: { forcedSearchProb: 0.5 } }, "curriculum.forcedSearchProb: the forced first search (forcedSearchProb, forcedPrefix) was removed"],
+    [{ ...need, curriculum: { forcedFollowUpProb: 1, forcedFollowUpQuery: "gold" } }, 'curriculum.forcedFollowUpQuery: "gold" (gold follow-up queries) was removed'],
+    [{ ...need, curriculum: { forcedFolowUpProb: 1 } }, "curriculum.forcedFolowUpProb: unknown field"],
+    [{ ...need, curriculum: { hops: [{ untilStep: 3, maxHops: 1 }] }, scaffolds: { "min-searches": {} } }, "scaffolds: given together with the old"],
     [{ ...need, promptsPerStep: 3, groupSize: 5, updatesPerStep: 2 }, "must divide"],
     [{ data: "d", index: "i" }, "model: required"],
     [{ model: "m", data: "d" }, "index or retrieverUrl"],
@@ -75,69 +88,87 @@ describe("reward shaping", () => {
     expect(scoreEpisodes([ep(good("Rome")), ep("bad")], cfg).map((x) => x.reward)).toEqual([0.1, 0]); // rate 0.5 < 0.6
     expect(scoreEpisodes([ep(good("Rome")), ep(good("Paris"))], cfg).map((x) => x.reward)).toEqual([0, 1]); // rate 1
   });
-  it("retrieval bonus: weight × share of the gold passages retrieved, on well-formed episodes only; annealed from a step", () => {
+  it("a bonus term on well-formed episodes only (the scaffolds' reward terms), recall of the gold passages", () => {
     const gold = { goldPassages: ["p1", "p2"] };
     const eps = [
       { ...ep(good("Rome", true), 1), ...gold, retrievedIds: [["p1", "x"]] }, // half the chain, wrong answer
       { ...ep(good("Paris", true), 2), ...gold, retrievedIds: [["p1"], ["p2"]] }, // whole chain, right answer
       { ...ep("bad", 2), ...gold, retrievedIds: [["p1"], ["p2"]] }, // bad format: no bonus
-      ep(good("Rome")), // no gold passages named: no bonus, recall null
+      ep(good("Rome")), // no gold passages named: recall null
     ];
     const r = RewardConfig.parse({ formatBonusWhen: "searched" });
-    expect(scoreEpisodes(eps, r).map((x) => x.reward)).toEqual([0.1, 1, 0, 0]); // weight 0 (default): ReSearch's reward
-    const s = scoreEpisodes(eps, r, 0.4);
+    expect(scoreEpisodes(eps, r).map((x) => x.reward)).toEqual([0.1, 1, 0, 0]); // no bonus: ReSearch's reward
+    const s = scoreEpisodes(eps, r, (_i, recall) => 0.4 * (recall ?? 0));
     expect(s.map((x) => x.reward)).toEqual([0.1 + 0.2, 1.4, 0, 0]);
     expect(s.map((x) => x.goldRecall)).toEqual([0.5, 1, 1, null]);
     expect(goldRecall(["a"], undefined)).toBe(0);
-    const c = RewardConfig.parse({ retrievalBonus: 0.4, retrievalBonusFrom: 10, retrievalBonusAnnealSteps: 4 });
-    expect([0, 10, 12, 14, 30].map((st) => retrievalBonusAt(c, st))).toEqual([0, 0.4, 0.2, 0, 0]);
-    expect([0, 50].map((st) => retrievalBonusAt(RewardConfig.parse({ retrievalBonus: 0.3 }), st))).toEqual([0.3, 0.3]);
   });
   it("reads hops, kind and the gold chain (ids and names) from a QA record's metadata", () => {
     const q = { id: "a", question: "q?", golden_answers: ["x"], metadata: { hops: 2, kind: "compositional", chain: ["7", "9"], chainNames: ["Ann", "Bob"] } };
     expect(trainExampleOf(q)).toEqual({ id: "a", question: "q?", goldenAnswers: ["x"], hops: 2, kind: "compositional", goldPassages: ["7", "9"], chainNames: ["Ann", "Bob"] });
     expect(trainExampleOf({ id: "b", question: "q", golden_answers: [], metadata: { chain: [1, 2], chainNames: [] } })).toEqual({ id: "b", question: "q", goldenAnswers: [], hops: undefined, kind: undefined });
   });
-  it("anneals the forced-search probability and stages the hop curriculum", () => {
-    const c = CurriculumConfig.parse({ forcedSearchProb: 0.8, forcedSearchAnnealSteps: 4, hops: [{ untilStep: 3, maxHops: 1 }, { untilStep: 6, maxHops: 2 }] });
-    expect([0, 1, 2, 4, 9].map((s) => forcedSearchProbAt(c, s))).toEqual([0.8, 0.6000000000000001, 0.4, 0, 0]);
-    expect([0, 2, 3, 5, 6].map((s) => maxHopsAt(c, s))).toEqual([1, 1, 2, 2, null]);
-    expect([0, 3, 7].map((s) => hopStageAt(c, s))).toEqual([0, 1, 2]);
-  });
-  it("starts forced follow-up searches at forcedFollowUpFrom and anneals them to 0", () => {
-    const c = CurriculumConfig.parse({ forcedFollowUpProb: 0.5, forcedFollowUpFrom: 10, forcedFollowUpAnnealSteps: 4 });
-    expect([0, 9, 10, 11, 12, 14, 20].map((s) => forcedFollowUpProbAt(c, s))).toEqual([0, 0, 0.5, 0.375, 0.25, 0, 0]);
-    expect(forcedFollowUpProbAt(CurriculumConfig.parse({}), 0)).toBe(0);
+});
+
+describe("old config fields (before scaffolds were plug-ins)", () => {
+  it("become the scaffolds they meant; a run directory's config.json with every old default needs none", () => {
+    const old = {
+      ...need,
+      reward: { metric: "em", retrievalBonus: 0.3, retrievalBonusFrom: 80, retrievalBonusAnnealSteps: 280 },
+      curriculum: {
+        forcedFollowUpProb: 1, forcedFollowUpShare: 0.5, forcedFollowUpTrained: true, forcedFollowUpQuery: "mention",
+        forcedFollowUpFrom: 80, forcedFollowUpAnnealSteps: 200, hops: [{ untilStep: 80, maxHops: 1 }, { untilStep: 100000, maxHops: 2 }],
+      },
+    };
+    const c = resolveTrainConfig(old);
+    expect(c.scaffolds).toEqual({
+      "hop-curriculum": { stages: [{ untilStep: 80, maxHops: 1 }, { untilStep: 100000, maxHops: 2 }] },
+      "min-searches": { prob: 1, share: 0.5, trained: true, from: 80, annealSteps: 200, answerTag: "<answer>" },
+      "follow-up-picks": { rollouts: "held" },
+      "retrieval-bonus": { weight: 0.3, from: 80, annealSteps: 280 },
+    });
+    expect(c.reward.metric).toBe("em");
+    expect(createScaffolds(c.scaffolds, { maxSearches: null }).map((x) => x.name)).toEqual(["hop-curriculum", "min-searches", "follow-up-picks", "retrieval-bonus"]);
+    // old defaults (forcedFollowUpTrained false, share 1, anneal 100) carry over when only the probability was set
+    expect(resolveTrainConfig({ ...need, curriculum: { forcedFollowUpProb: 0.5, forcedFollowUpAnswer: "mention" } }).scaffolds).toEqual({
+      "min-searches": { prob: 0.5, share: 1, trained: false, from: 0, annealSteps: 100, answerTag: "<answer>" },
+      "answer-picks": { rollouts: "held" },
+    });
+    const defaults = {
+      forcedSearchProb: 0, forcedSearchAnnealSteps: 50, forcedPrefix: " <think>", forcedFollowUpProb: 0, forcedFollowUpShare: 1,
+      forcedFollowUpTrained: false, forcedFollowUpQuery: "policy", forcedFollowUpAnswer: "policy", forcedFollowUpFrom: 0, forcedFollowUpAnnealSteps: 100, hops: [],
+    };
+    expect(resolveTrainConfig({ ...need, curriculum: defaults, reward: { retrievalBonus: 0, retrievalBonusFrom: 0, retrievalBonusAnnealSteps: 0 } }).scaffolds).toEqual({});
   });
 });
 
 describe("sampler", () => {
   const ex = Array.from({ length: 10 }, (_, i) => ({ id: `q${i}`, question: `q${i}`, goldenAnswers: ["a"], hops: (i % 3) + 1 }));
   it("walks a seeded permutation, epoch after epoch, and resumes from a saved cursor", () => {
-    const a = createSampler(ex, 1, CurriculumConfig.parse({}));
+    const a = createSampler(ex, 1);
     const firstEpoch = [0, 1, 2, 3, 4].flatMap((s) => a.take(s, 2).map((e) => e.id));
     expect(new Set(firstEpoch).size).toBe(10);
     expect(a.cursor()).toEqual({ stage: 0, epoch: 0, index: 10 });
     const cur = a.cursor();
     const next = a.take(5, 3).map((e) => e.id);
-    const b = createSampler(ex, 1, CurriculumConfig.parse({}));
+    const b = createSampler(ex, 1);
     b.setCursor(cur);
     expect(b.take(5, 3).map((e) => e.id)).toEqual(next);
     expect(permutation(10, 2)).not.toEqual(permutation(10, 3));
   });
   it("draws only questions within the stage's hop limit", () => {
-    const s = createSampler(ex, 1, CurriculumConfig.parse({ hops: [{ untilStep: 2, maxHops: 1 }] }));
+    const s = createSampler(ex, 1, stagesOf([{ untilStep: 2, maxHops: 1 }]));
     expect(s.take(0, 8).every((e) => e.hops === 1)).toBe(true);
     expect(s.take(2, 10).some((e) => e.hops! > 1)).toBe(true);
-    expect(() => createSampler(ex, 1, CurriculumConfig.parse({ hops: [{ untilStep: 2, maxHops: 0 }] }))).toThrow();
+    expect(() => createSampler(ex.filter((e) => e.hops > 1), 1, stagesOf([{ untilStep: 2, maxHops: 1 }])).take(0, 1)).toThrow(/no question has at most 1 hops/);
   });
   it("a stage with kinds draws only questions of those kinds (questions without a kind pass)", () => {
     const kinded = ex.map((e, i) => ({ ...e, kind: i % 2 ? "comparison" : i === 0 ? undefined : "compositional" }));
-    const s = createSampler(kinded, 1, CurriculumConfig.parse({ hops: [{ untilStep: 3, maxHops: 2, kinds: ["compositional"] }] }));
+    const s = createSampler(kinded, 1, stagesOf([{ untilStep: 3, maxHops: 2, kinds: ["compositional"] }]));
     const first = [0, 1, 2].flatMap((step) => s.take(step, 4));
     expect(first.every((e) => e.kind !== "comparison" && e.hops! <= 2)).toBe(true);
     expect(first.some((e) => e.kind === undefined)).toBe(true);
     expect(s.take(3, 10).some((e) => e.kind === "comparison")).toBe(true);
-    expect(() => createSampler(kinded.slice(1), 1, CurriculumConfig.parse({ hops: [{ untilStep: 2, maxHops: 1, kinds: ["yesno"] }] })).take(0, 1)).toThrow(/kind in \[yesno\]/);
+    expect(() => createSampler(kinded.slice(1), 1, stagesOf([{ untilStep: 2, maxHops: 1, kinds: ["yesno"] }])).take(0, 1)).toThrow(/kind in \[yesno\]/);
   });
 });

@@ -4,7 +4,7 @@ import { initTensorBackend } from "../tensor/backend.js";
 import { initWeights } from "../model/trainable.js";
 import { UserError } from "../util/errors.js";
 import { TrainConfig } from "./config.js";
-import { createTrainer, rolloutExampleOf } from "./trainer.js";
+import { createTrainer } from "./trainer.js";
 import { scoreEpisodes } from "./shaping.js";
 import { createTrainingSetup } from "./setup.js";
 import { createTinyTask } from "./testing/tiny-task.js";
@@ -73,7 +73,7 @@ describe("trainer", () => {
     // gold passages: the even-numbered ones for questions 0, 4, 8, …, the odd-numbered ones for 2, 6, …; odd questions name none
     const parity = (k: number) => task.examples.map((_, j) => `p${j}`).filter((_, j) => j % 2 === (k / 2) % 2);
     const examples = task.examples.map((e, i) => (i % 2 ? e : { ...e, goldPassages: parity(i) }));
-    const cfg = TrainConfig.parse({ ...small, klCoef: 0, promptsPerStep: 6, reward: { retrievalBonus: 0.5, formatBonusWhen: "always" } });
+    const cfg = TrainConfig.parse({ ...small, klCoef: 0, promptsPerStep: 6, reward: { formatBonusWhen: "always" }, scaffolds: { "retrieval-bonus": { weight: 0.5 } } });
     const s = createTrainingSetup(cfg, model, { retriever: task.retriever, examples, template: task.template });
     const out = (await createTrainer(cfg, s).step())!;
     s.dispose();
@@ -87,7 +87,7 @@ describe("trainer", () => {
     expect(recalls.some((r) => r === null) && recalls.some((r) => r !== null)).toBe(true);
     const plain = scoreEpisodes(out.trajectories.map((t) => ({ response: t.response, goldenAnswers: t.goldenAnswers!, eosText: s.backend.eosText, searches: t.searches })), cfg.reward);
     expect(out.trajectories.map((t) => t.reward)).toEqual(out.trajectories.map((t, i) => (t.score.valid ? plain[i].reward + 0.5 * (recalls[i] ?? 0) : 0)));
-    expect(out.metrics.retrieval_bonus).toBe(0.5);
+    expect(out.metrics["scaffold/retrieval-bonus/weight"]).toBe(0.5);
     const named = recalls.filter((r): r is number => r !== null);
     expect(out.metrics.gold_recall_mean).toBeCloseTo(named.reduce((a, b) => a + b, 0) / named.length, 12);
   });
@@ -117,19 +117,6 @@ describe("trainer", () => {
     s.dispose();
   });
 
-  it("forces a first search by appending the prefix to the prompt (never trained on), scored with the prefix", async () => {
-    const cfg = TrainConfig.parse({ ...small, klCoef: 0, curriculum: { forcedSearchProb: 1, forcedSearchAnnealSteps: 10, forcedPrefix: " <think> </think> <search>" } });
-    const { s } = setup({ klCoef: 0 });
-    const out = (await createTrainer(cfg, s).step())!;
-    expect(out.metrics.forced_search_prob).toBe(1);
-    for (const t of out.trajectories) {
-      expect(t.forced).toBe(true);
-      expect(t.prompt.endsWith("<search>")).toBe(true);
-      expect(t.promptIds!.at(-1)).toBe(task.tokenizer.encode("<search>")[0]);
-    }
-    s.dispose();
-  });
-
   it("forced follow-up searches: a prompt's rollouts search once per hop before they may answer; the spliced tag trained only when asked", async () => {
     const extra = { klCoef: 0, promptsPerStep: 4, groupSize: 4, maxResponseTokens: 24 };
     const answersEarly = (t: { response: string }) => t.response.includes("<answer>") && !t.response.slice(0, t.response.indexOf("<answer>")).includes("</result>");
@@ -138,17 +125,18 @@ describe("trainer", () => {
     plain.dispose();
     expect(before.trajectories.some(answersEarly)).toBe(true); // without the scaffold this model answers before searching
 
-    const cfg = TrainConfig.parse({ ...small, ...extra, curriculum: { forcedFollowUpProb: 1, forcedFollowUpFrom: 0 } });
+    const cfg = TrainConfig.parse({ ...small, ...extra, scaffolds: { "min-searches": { prob: 1, trained: false } } });
     const { s } = setup(extra);
     const out = (await createTrainer(cfg, s).step())!;
-    expect(out.metrics.forced_follow_up_prob).toBe(1);
+    expect(out.metrics["scaffold/min-searches/prob"]).toBe(1);
     expect(out.trajectories.some(answersEarly)).toBe(false);
-    const forced = out.trajectories.filter((t) => (t.forcedSearches ?? 0) > 0);
+    const forcedOf = (t: { interventions?: Record<string, number> }) => t.interventions?.["min-searches/forced_searches"] ?? 0;
+    const forced = out.trajectories.filter((t) => forcedOf(t) > 0);
     expect(forced.length).toBeGreaterThan(0);
-    expect(out.metrics.forced_searches_mean).toBeCloseTo(forced.reduce((n, t) => n + t.forcedSearches!, 0) / out.trajectories.length, 12);
+    expect(out.metrics["scaffold/min-searches/forced_searches_mean"]).toBeCloseTo(forced.reduce((n, t) => n + forcedOf(t), 0) / out.trajectories.length, 12);
     const searchId = task.tokenizer.encode("<search>")[0];
     for (const t of forced) {
-      const i = t.segments.findIndex((g) => g.kind === "tool" && g.text.trim() === "<search>");
+      const i = t.segments.findIndex((g) => g.author === "env" && !g.trained && g.text.trim() === "<search>");
       expect(i).toBeGreaterThan(-1);
       expect(t.segments[i].tokenIds).toEqual([searchId]);
       const at = t.segments.slice(0, i).reduce((n, g) => n + g.tokenIds!.length, 0);
@@ -157,14 +145,14 @@ describe("trainer", () => {
     s.dispose();
 
     // half of each group held (the first G/2 samples), the forced tag trained as the policy's token
-    const half = TrainConfig.parse({ ...small, ...extra, curriculum: { forcedFollowUpProb: 1, forcedFollowUpShare: 0.5, forcedFollowUpTrained: true } });
+    const half = TrainConfig.parse({ ...small, ...extra, scaffolds: { "min-searches": { prob: 1, share: 0.5, trained: true } } });
     const { s: s2 } = setup(extra);
     const out2 = (await createTrainer(half, s2).step())!;
-    const forced2 = out2.trajectories.filter((t) => (t.forcedSearches ?? 0) > 0);
+    const forced2 = out2.trajectories.filter((t) => forcedOf(t) > 0);
     expect(forced2.length).toBeGreaterThan(0);
     for (const t of forced2) {
       expect(t.sample).toBeLessThan(2);
-      const i = t.segments.findIndex((g) => g.kind === "policy" && g.text.trim() === "<search>" && !g.logprobs);
+      const i = t.segments.findIndex((g) => g.author === "env" && g.trained && g.text.trim() === "<search>" && !g.logprobs);
       const at = t.segments.slice(0, i).reduce((n, g) => n + g.tokenIds!.length, 0);
       expect(t.lossMask![at]).toBe(1);
     }
@@ -172,40 +160,33 @@ describe("trainer", () => {
     out2.trajectories.forEach((t, i) => {
       if (t.sample! >= 2) expect(t.response).toBe(before.trajectories[i].response);
     });
+    // the on-policy check covers the held rollouts too: every token the policy sampled, none the environment wrote
+    expect(out2.metrics.rollout_logprob_diff).not.toBeNull();
+    expect(out2.metrics.rollout_logprob_diff!).toBeLessThan(1e-4);
     s2.dispose();
-
   });
 
-  it("forcedFollowUpQuery gold: held samples of a forced prompt get the gold chain's follow-up entities as queries", () => {
-    const e = { id: "q", question: "Where was the spouse of Ann born?", goldenAnswers: ["Oslo"], hops: 2, chainNames: ["Ann", "Bob"] };
-    const curriculum = (extra: object) => TrainConfig.parse({ curriculum: { forcedFollowUpShare: 0.5, ...extra } });
-    expect(rolloutExampleOf(e, "1:0:q", true, curriculum({ forcedFollowUpQuery: "gold" }), 8)).toEqual({
-      id: "1:0:q", question: e.question, goldenAnswers: ["Oslo"], minSearches: 2, minSearchesSamples: 4, forcedQueries: [null, "Bob"],
+  it("scaffolds act on the rollouts min-searches holds only; their metrics are logged as scaffold/<name>/…", async () => {
+    const extra = { klCoef: 0, promptsPerStep: 4, groupSize: 4, maxResponseTokens: 24, maxSearches: 3 };
+    const cfg = TrainConfig.parse({
+      ...small, ...extra,
+      scaffolds: { "min-searches": { prob: 1, share: 0.5 }, "follow-up-picks": {}, "hop-curriculum": { stages: [{ untilStep: 5, maxHops: 3 }] } },
     });
-    expect(rolloutExampleOf(e, "1:0:q", true, curriculum({}), 8).forcedQueries).toBeUndefined(); // default: the policy writes them
-    expect(rolloutExampleOf(e, "1:0:q", false, curriculum({ forcedFollowUpQuery: "gold" }), 8)).toEqual({ id: "1:0:q", question: e.question, goldenAnswers: ["Oslo"] });
-    expect(rolloutExampleOf({ ...e, hops: 1, chainNames: ["Ann"] }, "x", true, curriculum({ forcedFollowUpQuery: "gold" }), 8).forcedQueries).toBeUndefined();
-    // entities the question names are no hint (a comparison's second name): the policy copies them from the question
-    const cmp = { ...e, question: "Who was born first, Ann or Bob?", chainNames: ["Ann", "Bob"] };
-    expect(rolloutExampleOf(cmp, "x", true, curriculum({ forcedFollowUpQuery: "gold" }), 8).forcedQueries).toBeUndefined();
-    const three = { ...e, question: "Who founded the employer of the spouse of Ann?", hops: 3, chainNames: ["Ann", "Bob", "Acme"] };
-    expect(rolloutExampleOf(three, "x", true, curriculum({ forcedFollowUpQuery: "gold" }), 8).forcedQueries).toEqual([null, "Bob", "Acme"]);
-    // mention: random names of the question and the last result for every held sample; gold-mention: gold for the
-    // first half of the held
-    expect(rolloutExampleOf(e, "x", true, curriculum({ forcedFollowUpQuery: "mention" }), 8)).toMatchObject({ followUpMentions: true, minSearchesSamples: 4 });
-    expect(rolloutExampleOf(e, "x", true, curriculum({ forcedFollowUpQuery: "mention" }), 8).forcedQueries).toBeUndefined();
-    expect(rolloutExampleOf(e, "x", true, curriculum({ forcedFollowUpQuery: "gold-mention" }), 8)).toMatchObject({ followUpMentions: true, forcedQueries: [null, "Bob"], forcedQueriesSamples: 2 });
-    expect(rolloutExampleOf(e, "x", false, curriculum({ forcedFollowUpQuery: "mention" }), 8).followUpMentions).toBeUndefined();
-    expect(rolloutExampleOf(e, "x", true, curriculum({ forcedFollowUpAnswer: "mention" }), 8)).toMatchObject({ answerMentions: true, minSearchesSamples: 4 });
-    expect(rolloutExampleOf(e, "x", false, curriculum({ forcedFollowUpAnswer: "mention" }), 8).answerMentions).toBeUndefined();
-    expect(rolloutExampleOf(e, "x", true, curriculum({}), 8).answerMentions).toBeUndefined();
-  });
-
-  it("refuses a forced first search with a chat template", () => {
-    const cfg = TrainConfig.parse({ ...small, klCoef: 0, curriculum: { forcedSearchProb: 0.5 } });
-    const { s } = setup({ klCoef: 0 });
-    expect(() => createTrainer(cfg, { ...s, template: "research-instruct" })).toThrow(/chat template/);
+    const { s } = setup(extra);
+    const out = (await createTrainer(cfg, s).step())!;
     s.dispose();
+    for (const t of out.trajectories) if (t.sample! >= 2) expect(t.interventions).toBeUndefined();
+    expect(out.trajectories.some((t) => t.sample! < 2 && t.interventions)).toBe(true);
+    expect(Object.keys(out.metrics).filter((k) => k.startsWith("scaffold/")).sort()).toEqual([
+      "scaffold/follow-up-picks/searches_mean", "scaffold/hop-curriculum/max_hops", "scaffold/min-searches/forced_searches_mean", "scaffold/min-searches/prob",
+    ]);
+    expect(out.metrics["scaffold/hop-curriculum/max_hops"]).toBe(3);
+    // without scaffolds no scaffold metric and no intervention
+    const { cfg: plainCfg, s: plain } = setup(extra);
+    const none = (await createTrainer(plainCfg, plain).step())!;
+    plain.dispose();
+    expect(Object.keys(none.metrics).some((k) => k.startsWith("scaffold/"))).toBe(false);
+    expect(none.trajectories.every((t) => t.interventions === undefined)).toBe(true);
   });
 
   test.each([

@@ -32,6 +32,31 @@ export const METRICS: MetricDef[] = [
   { key: "step_time", title: "Step time (s)", value: (m) => num((m.seconds as Record<string, unknown> | undefined)?.total) },
 ];
 
+/** Metrics runs logged before scaffolds were plug-ins, under the names scaffolds log them now. */
+const LEGACY_SCAFFOLD_METRICS: Record<string, string> = {
+  "scaffold/min-searches/prob": "forced_follow_up_prob",
+  "scaffold/min-searches/forced_searches_mean": "forced_searches_mean",
+  "scaffold/follow-up-picks/searches_mean": "mention_searches_mean",
+  "scaffold/answer-picks/rate": "answer_mention_rate",
+  "scaffold/retrieval-bonus/weight": "retrieval_bonus",
+  "scaffold/hop-curriculum/max_hops": "max_hops",
+};
+
+/**
+ * One curve per training-scaffold metric the runs logged (`scaffold/<name>/<key>` in metrics.jsonl, see
+ * train/scaffolds/), in order of first appearance: the viewer knows no scaffold by name.
+ */
+export function scaffoldMetrics(runs: { rows: MetricsRow[] }[]): MetricDef[] {
+  const keys = new Set<string>();
+  for (const r of runs) for (const m of r.rows) for (const k of Object.keys(m)) if (k.startsWith("scaffold/")) keys.add(k);
+  for (const [now, old] of Object.entries(LEGACY_SCAFFOLD_METRICS)) if (runs.some((r) => r.rows.some((m) => num(m[old]) !== undefined && m[old] !== 0))) keys.add(now);
+  return [...keys].map((k) => {
+    const [, name, metric] = k.split("/");
+    const old = LEGACY_SCAFFOLD_METRICS[k];
+    return { key: k.replace(/\//g, "-"), title: `Scaffold ${name}: ${metric}`, value: (m: MetricsRow) => num(m[k]) ?? (old ? num(m[old]) : undefined) };
+  });
+}
+
 /** Above this many steps in a run, the curve is drawn without a point per step. */
 export const MAX_POINTS_PER_RUN = 400;
 
@@ -97,10 +122,10 @@ export interface RenderedChart {
   points: Record<string, number>;
 }
 
-/** Every metric of METRICS as an SVG chart over the given runs; metrics no run logged are skipped. */
+/** Every metric of METRICS, then each scaffold metric, as an SVG chart over the given runs; metrics no run logged are skipped. */
 export async function renderCharts(runs: { name: string; rows: MetricsRow[] }[], opts: { width?: number; height?: number } = {}): Promise<RenderedChart[]> {
   const out: RenderedChart[] = [];
-  for (const def of METRICS) {
+  for (const def of [...METRICS, ...scaffoldMetrics(runs)]) {
     const rows = metricSeries(def, runs);
     if (!rows.length) continue;
     const points: Record<string, number> = {};

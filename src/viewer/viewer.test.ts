@@ -10,8 +10,8 @@ import type { FastifyInstance } from "fastify";
 import { makeRun, replicateRun } from "./testing/make-run.js";
 import { discoverRuns, rootNames } from "./runs.js";
 import { createTrainReader, groupTrajectories, pageGroups } from "./train-data.js";
-import { METRICS, renderCharts } from "./charts.js";
-import { createViewerApp, startViewer } from "./server.js";
+import { METRICS, renderCharts, scaffoldMetrics } from "./charts.js";
+import { createViewerApp, interventionCounts, startViewer } from "./server.js";
 import { writeReport } from "./report.js";
 import { readMetrics, truncateMetrics } from "../train/run.js";
 import { buildEvalTable, createEvalReader, isWrong } from "./eval-data.js";
@@ -103,6 +103,23 @@ describe("charts", () => {
       expect(pointsIn(c.svg)).toBe(STEPS + 2);
       expect(c.svg.startsWith("<svg")).toBe(true);
     }
+  });
+  it("draws every scaffold/<name>/<key> metric a run logged, knowing no scaffold by name; old runs' names too", async () => {
+    const rows = [1, 2, 3].map((step) => ({ step, reward_mean: 0.5, "scaffold/min-searches/prob": 1 - step / 10, "scaffold/any-new-one/rate": step }));
+    const old = [1, 2].map((step) => ({ step, forced_follow_up_prob: 0.5, max_hops: 0 }));
+    expect(scaffoldMetrics([{ rows }, { rows: old }]).map((m) => [m.key, m.title])).toEqual([
+      ["scaffold-min-searches-prob", "Scaffold min-searches: prob"],
+      ["scaffold-any-new-one-rate", "Scaffold any-new-one: rate"],
+    ]);
+    const charts = await renderCharts([{ name: "new", rows }, { name: "old", rows: old }]);
+    const prob = charts.find((c) => c.key === "scaffold-min-searches-prob")!;
+    expect(prob.points).toEqual({ new: 3, old: 2 });
+    expect(charts.find((c) => c.key === "scaffold-any-new-one-rate")!.points).toEqual({ new: 3 });
+  });
+  it("lists a rollout's interventions (and old runs' forced-search fields)", () => {
+    expect(interventionCounts({ interventions: { "min-searches/forced_searches": 1 } } as never)).toEqual({ "min-searches/forced_searches": 1 });
+    expect(interventionCounts({ forced: true, forcedSearches: 2 } as never)).toEqual({ "forced first search": 1, "forced follow-up searches": 2 });
+    expect(interventionCounts({} as never)).toEqual({});
   });
 });
 

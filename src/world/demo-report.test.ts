@@ -43,7 +43,7 @@ describe("demo report", () => {
   });
   test("answerFromEvidence: a right answer a retrieved passage states, not one of the question's names or a coin", () => {
     const rec = (question: string, gold: string, em: number, result: string) =>
-      ({ id: "x", question, goldenAnswers: [gold], pred: gold, scores: { em, f1: em, acc: em }, ms: 0, trajectory: { segments: [{ kind: "policy", text: "<search> q </search>" }, { kind: "tool", text: result }] } }) as unknown as EvalRecord;
+      ({ id: "x", question, goldenAnswers: [gold], pred: gold, scores: { em, f1: em, acc: em }, ms: 0, trajectory: { segments: [{ author: "policy", trained: true, text: "<search> q </search>" }, { author: "tool", trained: false, text: result }] } }) as unknown as EvalRecord;
     expect(answerFromEvidence(rec("Where was Ann Lee born?", "Old Town", 1, '<result> "Ann Lee" Ann Lee was born in Old Town. </result>'))).toBe(true);
     expect(answerFromEvidence(rec("Where was Ann Lee born?", "Old Town", 0, '<result> Ann Lee was born in Old Town. </result>'))).toBe(false); // wrong
     expect(answerFromEvidence(rec("Who was born first, Ann Lee or Bo Li?", "Ann Lee", 1, "<result> Ann Lee was born in 1900. </result>"))).toBe(false); // a name of the question

@@ -50,8 +50,8 @@ describe("llama.cpp backend (GGUF exported by the model engine)", () => {
     expect(viaLlama.map((t) => t.promptIds)).toEqual(viaNative.map((t) => t.promptIds));
     expect(viaLlama.some((t) => t.searches > 1)).toBe(true);
     for (let i = 0; i < viaLlama.length; i++) {
-      const a = viaLlama[i].segments.filter((s) => s.kind === "policy").flatMap((s) => s.logprobs!);
-      const b = viaNative[i].segments.filter((s) => s.kind === "policy").flatMap((s) => s.logprobs!);
+      const a = viaLlama[i].segments.filter((s) => s.author === "policy").flatMap((s) => s.logprobs!);
+      const b = viaNative[i].segments.filter((s) => s.author === "policy").flatMap((s) => s.logprobs!);
       expect(a.length).toBe(b.length);
       for (let j = 0; j < a.length; j++) expect(Math.abs(a[j] - b[j])).toBeLessThan(0.02);
     }

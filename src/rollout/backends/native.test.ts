@@ -55,13 +55,13 @@ describe("native backend (stories260K)", () => {
       let at = 0;
       for (const seg of t.segments) {
         const n = seg.tokenIds!.length;
-        expect(t.lossMask!.slice(at, at + n).every((m) => m === (seg.kind === "policy" ? 1 : 0))).toBe(true);
+        expect(t.lossMask!.slice(at, at + n).every((m) => m === (seg.trained ? 1 : 0))).toBe(true);
         expect(t.responseIds!.slice(at, at + n)).toEqual(seg.tokenIds);
-        if (seg.kind === "policy") expect(seg.logprobs).toHaveLength(n);
+        if (seg.author === "policy") expect(seg.logprobs).toHaveLength(n);
         else if (n === tok.encode(seg.text).length) expect(seg.tokenIds).toEqual(tok.encode(seg.text)); // tokenized once
         at += n;
       }
-      expect(t.segments.filter((s) => s.kind === "tool").length).toBe(t.searches);
+      expect(t.segments.filter((s) => s.author === "tool").length).toBe(t.searches);
     }
   });
 
