@@ -175,36 +175,29 @@ async function trainStage(dir: string, baseDir: string, trainQs: WorldQuestion[]
   const { trainExampleOf } = await import("../train/sampler.js");
   const { readMetrics, latestCheckpoint } = await import("../train/run.js");
   const { loadModel } = await import("../model/load.js");
-  const { createEngine } = await import("../model/generate.js");
-  const { createNativeBackend } = await import("../rollout/backends/native.js");
-  const { createTrainableModel } = await import("../model/trainable.js");
-  const { createAdamW } = await import("../model/optim.js");
+  const { createTrainingSetup } = await import("../train/setup.js");
   const { initTensorBackend } = await import("../tensor/backend.js");
   await initTensorBackend();
   const loaded = await loadModel(baseDir);
   const runDir = join(dir, "train");
   if (steps === 0) return { steps: [] as TrainPoint[], trainedWeights: loaded.weights, loaded };
-  const policy = createTrainableModel(loaded.config, loaded.weights);
-  const optimizer = createAdamW(policy.params, { lr: trainConfig.lr, weightDecay: trainConfig.weightDecay, beta1: trainConfig.beta1, beta2: trainConfig.beta2, eps: trainConfig.adamEps });
-  const engine = createEngine(loaded, { maxBatch: trainConfig.promptsPerStep * trainConfig.groupSize });
-  const backend = createNativeBackend({ engine, name: "native:world-policy" });
+  // the same setup as `research train` (policy, AdamW, the native engine on the same weights, weight sync); the engine
+  // batches a whole step's rollouts at once
+  const setup = createTrainingSetup(trainConfig, loaded, {
+    retriever, examples: trainQs.map(trainExampleOf), template: "research", maxBatch: trainConfig.promptsPerStep * trainConfig.groupSize,
+  });
   const { createProgress } = await import("../util/progress.js");
   const bar = createProgress("[4/6] GRPO", trainConfig.maxSteps ?? 1, { fields: "reward={reward} f1={f1} searches={searches}" });
   const resume = latestCheckpoint(runDir) !== null || existsSync(join(runDir, "metrics.jsonl"));
   await runSession({
     runDir, config: trainConfig, modelConfig: loaded.config, tokenizer: loaded.tokenizer, resume,
-    deps: {
-      policy, optimizer, backend, retriever, eosId: loaded.tokenizer.eosId, template: "research",
-      syncWeights: (w) => engine.setWeights(w),
-      examples: trainQs.map(trainExampleOf),
-    },
+    deps: setup,
     onStart: (s) => bar.update(s),
     onStep: (m) => bar.update(m.step, { reward: m.reward_mean.toFixed(3), f1: m.answer_f1_mean.toFixed(3), searches: m.searches_mean.toFixed(2) }),
   });
   bar.stop();
-  const trainedWeights = policy.exportWeights();
-  policy.dispose();
-  optimizer.dispose();
+  const trainedWeights = setup.policy.exportWeights();
+  setup.dispose();
   const points = readMetrics(runDir).map((m) => {
     const r = m as Record<string, number> & { seconds?: { total?: number } };
     return { step: r.step, reward_mean: r.reward_mean, answer_f1_mean: r.answer_f1_mean, format_rate: r.format_rate, searches_mean: r.searches_mean, response_tokens_mean: r.response_tokens_mean, seconds: r.seconds?.total ?? 0 } satisfies TrainPoint;
