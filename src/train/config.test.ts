@@ -106,7 +106,10 @@ describe("reward shaping", () => {
   it("reads hops, kind and the gold chain (ids and names) from a QA record's metadata", () => {
     const q = { id: "a", question: "q?", golden_answers: ["x"], metadata: { hops: 2, kind: "compositional", chain: ["7", "9"], chainNames: ["Ann", "Bob"] } };
     expect(trainExampleOf(q)).toEqual({ id: "a", question: "q?", goldenAnswers: ["x"], hops: 2, kind: "compositional", goldPassages: ["7", "9"], chainNames: ["Ann", "Bob"] });
-    expect(trainExampleOf({ id: "b", question: "q", golden_answers: [], metadata: { chain: [1, 2], chainNames: [] } })).toEqual({ id: "b", question: "q", goldenAnswers: [], hops: undefined, kind: undefined });
+    expect(trainExampleOf({ id: "b", question: "q", golden_answers: [], metadata: { chain: [], chainNames: [], other: 1 } })).toEqual({ id: "b", question: "q", goldenAnswers: [], hops: undefined, kind: undefined });
+    // a field of the wrong type is an error naming the record and the field, not a field silently ignored
+    expect(() => trainExampleOf({ id: "c", question: "q", golden_answers: [], metadata: { chain: [1, 2] } }, "train.jsonl: record 3")).toThrow(/^train\.jsonl: record 3: metadata\.chain\.0: .*string/);
+    expect(() => trainExampleOf({ id: "d", question: "q", golden_answers: [], metadata: { hops: "2" } })).toThrow(/question d: metadata\.hops/);
   });
 });
 

@@ -3,6 +3,7 @@
  * (curriculum stage, epoch), walked by a cursor saved in every checkpoint. Same seed, same questions at every step.
  */
 import type { QAExample } from "../data/formats.js";
+import { readMultiHopMetadata } from "../data/metadata.js";
 import { createRng } from "../util/rng.js";
 import type { DataStages } from "./scaffolds/types.js";
 
@@ -21,20 +22,20 @@ export interface TrainExample {
   chainNames?: string[];
 }
 
-/** A training example from a loaded QA record: hops, kind and gold passage ids from its metadata when present. */
-export function trainExampleOf(q: QAExample): TrainExample {
-  const m = q.metadata ?? {};
-  const strings = (x: unknown) => (Array.isArray(x) && x.length && x.every((y) => typeof y === "string") ? (x as string[]) : undefined);
-  const chain = strings(m.chain);
-  const chainNames = strings(m.chainNames);
+/**
+ * A training example from a loaded QA record: hops, kind and the gold chain from its metadata when present (typed,
+ * data/metadata.ts; `where` names the record in errors). Empty chains count as none.
+ */
+export function trainExampleOf(q: QAExample, where = `question ${q.id}`): TrainExample {
+  const m = readMultiHopMetadata(q.metadata, where);
   return {
     id: q.id,
     question: q.question,
     goldenAnswers: q.golden_answers,
-    hops: typeof m.hops === "number" ? m.hops : undefined,
-    kind: typeof m.kind === "string" ? m.kind : undefined,
-    ...(chain ? { goldPassages: chain } : {}),
-    ...(chainNames ? { chainNames } : {}),
+    hops: m.hops,
+    kind: m.kind,
+    ...(m.chain?.length ? { goldPassages: m.chain } : {}),
+    ...(m.chainNames?.length ? { chainNames: m.chainNames } : {}),
   };
 }
 

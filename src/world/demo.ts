@@ -184,7 +184,7 @@ async function trainStage(dir: string, baseDir: string, trainQs: WorldQuestion[]
   // the same setup as `research train` (policy, AdamW, the native engine on the same weights, weight sync); the engine
   // batches a whole step's rollouts at once
   const setup = createTrainingSetup(trainConfig, loaded, {
-    retriever, examples: trainQs.map(trainExampleOf), template: "research", maxBatch: trainConfig.promptsPerStep * trainConfig.groupSize,
+    retriever, examples: trainQs.map((q) => trainExampleOf(q)), template: "research", maxBatch: trainConfig.promptsPerStep * trainConfig.groupSize,
   });
   const { createProgress } = await import("../util/progress.js");
   const bar = createProgress("[4/6] GRPO", trainConfig.maxSteps ?? 1, { fields: "reward={reward} f1={f1} searches={searches}" });

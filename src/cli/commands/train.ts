@@ -62,7 +62,7 @@ checkpoints/step-N/ (a loadable model dir + optimizer, RNG and data cursor). Ctr
       await initTensorBackend();
       const model = await loadModel(cfg.model);
       const qa = await loadQAArray(cfg.data);
-      const examples = qa.map(trainExampleOf);
+      const examples = qa.map((q, i) => trainExampleOf(q, `${cfg.data}: record ${i + 1} (id ${q.id})`));
       const retriever = await openRetriever(cfg.retrieverUrl ? { url: cfg.retrieverUrl } : { index: cfg.index! });
       const setup = createTrainingSetup(cfg, model, { retriever, examples });
       const quiet = flags.quiet === true;
