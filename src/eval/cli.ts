@@ -11,6 +11,7 @@ import {
   rolloutConfigFromFlags,
 } from "../rollout/backends/index.js";
 import { renderChat } from "../tokenizer/chat.js";
+import { ROLLOUT_DEFAULTS } from "../rollout/types.js";
 import type { Retriever } from "../retrieval/types.js";
 import { UserError } from "../util/errors.js";
 import { createJudge, type Judge } from "./judge.js";
@@ -29,7 +30,7 @@ export const EvalConfigSchema = z.object({
   datasetName: z.string().optional().describe("dataset name for summary and table; default: file name without extension"),
   label: z.string().optional().describe("model label (table row group)"),
   maxTokens: z.coerce.number().int().positive().default(32).describe("baselines: new tokens per generation (FlashRAG generation_params.max_tokens)"),
-  topN: z.coerce.number().int().positive().default(5).describe("passages per retrieval (FlashRAG retrieval_topk, ReSearch top_n: 5)"),
+  topN: z.coerce.number().int().positive().default(ROLLOUT_DEFAULTS.topN).describe("passages per retrieval (FlashRAG retrieval_topk, ReSearch top_n: 5)"),
   judgeBaseUrl: z.string().url().optional().describe("LLM judge base URL"),
   judgeModel: z.string().optional().describe("LLM judge model"),
   judgeAttempts: z.coerce.number().int().positive().default(3).describe("judge requests per item before an error"),

@@ -8,7 +8,7 @@ import type { SearchHit } from "../retrieval/types.js";
 import { decodeAfter, encodePrompt } from "../model/generate.js";
 import type { GenerationRequest, GenerationResult } from "../model/generation.js";
 import { fnv1a } from "../util/hash.js";
-import type { FinishReason, RolloutEvent, RolloutExample, RolloutOptions, Segment, Trajectory } from "./types.js";
+import { ROLLOUT_DEFAULTS, type FinishReason, type RolloutEvent, type RolloutExample, type RolloutOptions, type Segment, type Trajectory } from "./types.js";
 import { buildPrompt, extractQuery, getTemplate, type ChatMessage } from "./prompts.js";
 import type { Intervention, InterventionAction, RolloutView, Splice } from "./intervention.js";
 import { scheduleAsync, scheduleRounds } from "./schedules.js";
@@ -67,8 +67,8 @@ function createSteps(opts: RolloutOptions) {
   const { backend } = opts;
   const template = typeof opts.template === "object" ? opts.template : getTemplate(opts.template ?? "research");
   const n = opts.n ?? 1;
-  const maxResponse = opts.maxResponseTokens ?? 8192;
-  const maxPrompt = opts.maxPromptTokens ?? 512;
+  const maxResponse = opts.maxResponseTokens ?? ROLLOUT_DEFAULTS.maxResponseTokens;
+  const maxPrompt = opts.maxPromptTokens ?? ROLLOUT_DEFAULTS.maxPromptTokens;
   const tok = backend.tokenizer;
   const chatTemplate = opts.chatTemplate ?? tok?.chatTemplate;
   const events: RolloutEvent[] = [];
@@ -202,7 +202,7 @@ function createSteps(opts: RolloutOptions) {
         messages: s.messages,
         maxTokens: maxResponse - s.responseTokens,
         stop: [...template.stop, ...(s.intervention?.stops?.(s.view!) ?? [])],
-        temperature: opts.temperature ?? 1.0,
+        temperature: opts.temperature ?? ROLLOUT_DEFAULTS.temperature,
         topP: opts.topP,
         topK: opts.topK,
         seed: deriveSeed(opts.seed ?? 0, s.t.id, s.round),

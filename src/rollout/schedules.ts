@@ -5,7 +5,7 @@
  */
 import type { Retriever, SearchHit } from "../retrieval/types.js";
 import type { GenerationRequest, GenerationResult } from "../model/generation.js";
-import type { PolicyBackend } from "./types.js";
+import { ROLLOUT_DEFAULTS, type PolicyBackend } from "./types.js";
 import type { RolloutEvent, RolloutOptions, RolloutState, Steps } from "./loop.js";
 
 /**
@@ -13,8 +13,8 @@ import type { RolloutEvent, RolloutOptions, RolloutState, Steps } from "./loop.j
  * retriever call. Deterministic grouping; a rollout that pauses early waits for the round to end.
  */
 export async function* scheduleRounds(opts: RolloutOptions, st: Steps): AsyncGenerator<RolloutEvent> {
-  const batchSize = opts.batchSize ?? 64;
-  const topN = opts.topN ?? 5;
+  const batchSize = opts.batchSize ?? ROLLOUT_DEFAULTS.batchSize;
+  const topN = opts.topN ?? ROLLOUT_DEFAULTS.topN;
   const queue = st.pending();
   let active: RolloutState[] = [];
   for (;;) {
@@ -60,8 +60,8 @@ export async function* scheduleRounds(opts: RolloutOptions, st: Steps): AsyncGen
  * while a retriever call is in flight) still go in one batched retriever call.
  */
 export async function* scheduleAsync(opts: RolloutOptions, st: Steps): AsyncGenerator<RolloutEvent> {
-  const batchSize = opts.batchSize ?? 64;
-  const search = createSearchBatcher(opts.retriever, opts.topN ?? 5);
+  const batchSize = opts.batchSize ?? ROLLOUT_DEFAULTS.batchSize;
+  const search = createSearchBatcher(opts.retriever, opts.topN ?? ROLLOUT_DEFAULTS.topN);
   const queue = st.pending();
   let wake: (() => void) | null = null;
   const notify = () => {

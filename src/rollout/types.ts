@@ -135,3 +135,12 @@ export type RolloutEvent =
   | { type: "segment"; id: string; segment: Segment }
   | { type: "search"; id: string; query: string }
   | { type: "done"; trajectory: Trajectory };
+
+/**
+ * The rollout loop's defaults, one home: the ReSearch paper's (arXiv 2503.19470 §4.1: 5 passages per search, an
+ * 8,192-token response budget, 512-token prompts, temperature 1.0) plus 64 rollouts in flight. The loop, the
+ * `research rollout` / `ask` / `eval` flags and the paper preset of the training config read them from here; the
+ * small-model training config and the demo choose their own on purpose.
+ */
+export const ROLLOUT_DEFAULTS = { topN: 5, maxResponseTokens: 8192, maxPromptTokens: 512, temperature: 1.0, batchSize: 64 } as const;
+

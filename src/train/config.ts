@@ -6,6 +6,7 @@
  */
 import { z } from "zod";
 import { UserError } from "../util/errors.js";
+import { ROLLOUT_DEFAULTS } from "../rollout/types.js";
 import { ScaffoldsConfig } from "./scaffolds/index.js";
 import { lrAt as scheduleLrAt } from "./schedule.js";
 import { upgradeLegacyFields } from "./config-legacy.js";
@@ -32,7 +33,7 @@ export const TrainConfig = z
     data: z.string().default("").describe("training questions: any file the data loaders read (FlashRAG JSONL, R1-Searcher, MuSiQue, …)"),
     index: z.string().nullable().default(null).describe("local retriever index directory (research index)"),
     retrieverUrl: z.string().nullable().default(null).describe("or a retriever server URL (research serve retriever)"),
-    topN: z.number().int().positive().default(5).describe("passages per search (ReSearch: 5)"),
+    topN: z.number().int().positive().default(ROLLOUT_DEFAULTS.topN).describe("passages per search (ReSearch: 5)"),
     promptTemplate: z.enum(["base", "instruct"]).default("base").describe("ReSearch base completion prompt or the model's chat template with the system message"),
 
     groupSize: z.number().int().min(1).default(5).describe("G: rollouts per prompt (GRPO; ReSearch: 5)"),
@@ -87,12 +88,12 @@ export const PAPER_PRESET: Partial<Record<keyof TrainConfig, unknown>> = {
   promptsPerStep: 256,
   groupSize: 5,
   lr: 1e-6,
-  maxResponseTokens: 8192,
-  maxPromptTokens: 512,
+  maxResponseTokens: ROLLOUT_DEFAULTS.maxResponseTokens,
+  maxPromptTokens: ROLLOUT_DEFAULTS.maxPromptTokens,
   microBatchSize: 8,
   updatesPerStep: 1,
   epochs: 2,
-  temperature: 1.0,
+  temperature: ROLLOUT_DEFAULTS.temperature,
   clipRatio: 0.2,
   klCoef: 0.001,
   entropyCoef: 0.001,

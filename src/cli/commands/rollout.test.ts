@@ -64,7 +64,7 @@ describe("research rollout / ask", () => {
       expect(t.queries).toEqual([t.question]);
       expect(t.goldenAnswers.length).toBeGreaterThan(0);
       const tool = t.segments[1];
-      expect(tool.kind).toBe("tool");
+      expect([tool.author, tool.trained]).toEqual(["tool", false]);
       expect(tool.text.startsWith(' <result>\n"')).toBe(true); // wiki-18 passages: "Title"\ntext
       expect(tool.text.split("\n\n").length).toBe(5); // top-5 passages joined by a blank line
     }

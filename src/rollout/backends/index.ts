@@ -6,7 +6,7 @@ import { existsSync, statSync } from "node:fs";
 import type { Command } from "commander";
 import { z } from "zod";
 import { UserError } from "../../util/errors.js";
-import type { PolicyBackend } from "../types.js";
+import { ROLLOUT_DEFAULTS, type PolicyBackend } from "../types.js";
 import type { Retriever } from "../../retrieval/types.js";
 import { defaultEosText } from "./openai.js";
 
@@ -64,19 +64,19 @@ export const RetrieverConfigSchema = z.object({
   index: z.string().optional().describe("index directory (research index) searched in process"),
   retrieverUrl: z.string().url().optional().describe("retrieval server base URL (research serve retriever)"),
   retrieverApi: z.enum(["research", "search-r1"]).default("research").describe("wire API of --retriever-url: research (FlashRAG /batch_search) or search-r1 (/retrieve)"),
-  topN: z.coerce.number().int().positive().default(5).describe("passages per query (ReSearch: 5)"),
+  topN: z.coerce.number().int().positive().default(ROLLOUT_DEFAULTS.topN).describe("passages per query (ReSearch: 5)"),
 });
 export type RetrieverConfig = z.input<typeof RetrieverConfigSchema>;
 
 export const RolloutConfigSchema = z.object({
   template: z.string().optional().describe("prompt template: research | research-instruct | searchr1 | searchr1-instruct (default research, research-instruct with --chat)"),
-  temperature: z.coerce.number().min(0).default(1.0).describe("sampling temperature (ReSearch training: 1.0)"),
+  temperature: z.coerce.number().min(0).default(ROLLOUT_DEFAULTS.temperature).describe("sampling temperature (ReSearch training: 1.0)"),
   topP: z.coerce.number().gt(0).max(1).optional().describe("nucleus sampling"),
-  maxResponseTokens: z.coerce.number().int().positive().default(8192).describe("response budget, policy + tool tokens (ReSearch: 8192)"),
-  maxPromptTokens: z.coerce.number().int().positive().default(512).describe("prompt limit (ReSearch: 512)"),
+  maxResponseTokens: z.coerce.number().int().positive().default(ROLLOUT_DEFAULTS.maxResponseTokens).describe("response budget, policy + tool tokens (ReSearch: 8192)"),
+  maxPromptTokens: z.coerce.number().int().positive().default(ROLLOUT_DEFAULTS.maxPromptTokens).describe("prompt limit (ReSearch: 512)"),
   maxSearches: z.coerce.number().int().min(0).optional().describe("cap on searches per rollout (paper: none)"),
   seed: z.coerce.number().int().default(0).describe("sampling seed (per rollout and round)"),
-  batchSize: z.coerce.number().int().positive().default(64).describe("rollouts in flight at once"),
+  batchSize: z.coerce.number().int().positive().default(ROLLOUT_DEFAULTS.batchSize).describe("rollouts in flight at once"),
   schedule: z.enum(["rounds", "async"]).default("rounds").describe("rounds: lock-step rounds (reproducible); async: a rollout continues as soon as its search returns"),
 });
 export type RolloutConfig = z.input<typeof RolloutConfigSchema>;
@@ -116,20 +116,20 @@ export function addRetrieverOptions(cmd: Command): Command {
     .option("--index <dir>", "retriever: index directory searched in process")
     .option("--retriever-url <url>", "retriever: a running `research serve retriever` (or FlashRAG / Search-R1 server)")
     .option("--retriever-api <api>", "wire API of --retriever-url: research | search-r1", "research")
-    .option("--top-n <n>", "passages per query", "5");
+    .option("--top-n <n>", "passages per query", String(ROLLOUT_DEFAULTS.topN));
 }
 
 /** The loop's knobs: template, sampling, budgets, seed, batch size. */
 export function addRolloutOptions(cmd: Command, defaults: { temperature?: string } = {}): Command {
   return cmd
     .option("--template <name>", "prompt template: research | research-instruct | searchr1 | searchr1-instruct")
-    .option("--temperature <t>", "sampling temperature (0 = greedy)", defaults.temperature ?? "1.0")
+    .option("--temperature <t>", "sampling temperature (0 = greedy)", defaults.temperature ?? ROLLOUT_DEFAULTS.temperature.toFixed(1))
     .option("--top-p <p>", "nucleus sampling")
-    .option("--max-response-tokens <n>", "response budget (policy + tool tokens)", "8192")
-    .option("--max-prompt-tokens <n>", "longest prompt", "512")
+    .option("--max-response-tokens <n>", "response budget (policy + tool tokens)", String(ROLLOUT_DEFAULTS.maxResponseTokens))
+    .option("--max-prompt-tokens <n>", "longest prompt", String(ROLLOUT_DEFAULTS.maxPromptTokens))
     .option("--max-searches <n>", "cap on searches per rollout (default: none)")
     .option("--seed <n>", "sampling seed", "0")
-    .option("--batch-size <n>", "rollouts in flight at once", "64")
+    .option("--batch-size <n>", "rollouts in flight at once", String(ROLLOUT_DEFAULTS.batchSize))
     .option("--schedule <s>", "rounds (lock-step, reproducible) | async (continue as each search returns)", "rounds");
 }
 
