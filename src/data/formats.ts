@@ -4,6 +4,7 @@
  * MuSiQue with `answer_aliases`, HotpotQA (distractor context), 2WikiMultiHopQA with evidences, verl/Search-R1 RL
  * rows, and plain `{question, answer}` lists (Agentic-RAG, TrustMargin's 2Wiki aliases).
  */
+import { RESEARCH_BASE_PROMPT, SEARCHR1_PROMPT } from "../rollout/prompts.js";
 import { InputError } from "../util/errors.js";
 
 /** One question with its accepted answers. `golden_answers` follows FlashRAG's field name. */
@@ -60,6 +61,20 @@ function rest(rec: Rec, used: readonly string[]): Record<string, unknown> | unde
 }
 
 const uniq = (xs: string[]): string[] => [...new Set(xs)];
+
+/** Prompt templates a verl row's user message may wrap the question in: [before, after] the placeholder. */
+const PROMPT_WRAPPERS: [string, string][] = [
+  [RESEARCH_BASE_PROMPT, "{prompt}"],
+  [SEARCHR1_PROMPT, "{question}"],
+].map(([t, ph]) => [t.slice(0, t.indexOf(ph)), t.slice(t.indexOf(ph) + ph.length)]);
+
+/** The question inside a templated prompt (ReSearch's or Search-R1's, as our converter and nq_search.py write them), else the text itself. */
+export function questionFromPrompt(content: string): string {
+  for (const [pre, post] of PROMPT_WRAPPERS) {
+    if (content.startsWith(pre) && content.endsWith(post) && content.length >= pre.length + post.length) return content.slice(pre.length, content.length - post.length);
+  }
+  return content;
+}
 const isObj = (v: unknown): v is Rec => typeof v === "object" && v !== null && !Array.isArray(v);
 
 export interface FormatSpec {
@@ -80,16 +95,19 @@ export const FORMATS: Record<QAFormat, FormatSpec> = {
       // Search-R1 stores {target: [...]}; Agentic-RAG a plain string.
       const golds = isObj(gt) ? answers(gt.target, "reward_model.ground_truth.target", at) : answers(gt, "reward_model.ground_truth", at);
       const extra = isObj(r.extra_info) ? r.extra_info : {};
-      let question = typeof extra.question === "string" ? extra.question : undefined;
+      // The plain question: extra_info.question (our converter), a `question` column (ReSearch's data.prompt_key=question,
+      // Search-R1 keeps FlashRAG's columns), else the last user message with a known prompt template stripped off.
+      let question = typeof extra.question === "string" ? extra.question : typeof r.question === "string" ? r.question : undefined;
       if (question === undefined) {
         const prompt = r.prompt;
         const user = Array.isArray(prompt) ? [...prompt].reverse().find((m) => isObj(m) && m.role === "user") : undefined;
         if (!isObj(user) || typeof user.content !== "string") {
-          throw recordError(at, "prompt", "no extra_info.question and no user message with string content");
+          throw recordError(at, "prompt", "no extra_info.question, no question column and no user message with string content");
         }
-        question = user.content;
+        question = questionFromPrompt(user.content);
       }
-      return { id: idOf(extra.index, at.index), question, golden_answers: golds, metadata: rest(r, ["reward_model"]) };
+      const id = extra.index ?? r.id;
+      return { id: idOf(id, at.index), question, golden_answers: golds, metadata: rest(r, ["reward_model", ...(typeof r.question === "string" ? ["question"] : [])]) };
     },
   },
   flashrag: {

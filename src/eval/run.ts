@@ -2,7 +2,8 @@
  * @module eval/run — one evaluation run: a method over a dataset selection into `DIR/predictions.jsonl` and
  * `DIR/summary.json`. Resumable: items already in predictions.jsonl send no model (or judge) request again; a record
  * is appended as soon as its item finishes, and at the end the file is rewritten once, in dataset order, one line per
- * item. K items run concurrently (`concurrency`).
+ * item. An item whose method throws gets a `{id, failed: true, error}` line instead, and runs again next time.
+ * K items run concurrently (`concurrency`).
  */
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -61,13 +62,27 @@ export function selectItems<T extends { id: string }>(items: readonly T[], limit
   return limit === undefined ? [...items] : items.slice(0, Math.max(0, limit));
 }
 
-/** Records already written in DIR/predictions.jsonl, by id (a later line wins); unreadable lines are skipped. */
+/**
+ * An item whose method threw (a retriever or model server that stayed down, timed out or answered garbage after its
+ * retries): recorded with the reason, and not finished, so the next run of the same DIR runs it again.
+ */
+export interface FailureLine {
+  id: string;
+  question: string;
+  goldenAnswers: string[];
+  failed: true;
+  error: string;
+  at: string;
+}
+
+/** Records already written in DIR/predictions.jsonl, by id (a later line wins); failure lines and unreadable lines are skipped. */
 export async function readRecords(outDir: string): Promise<Map<string, EvalRecord>> {
   const path = join(outDir, PREDICTIONS_FILE);
   const out = new Map<string, EvalRecord>();
   if (!existsSync(path)) return out;
   let bad = 0;
   for await (const { value } of readJsonl<EvalRecord>(path, { onBad: () => bad++ })) {
+    if (value && (value as unknown as Partial<FailureLine>).failed === true) continue; // an item that failed: it runs again
     if (value && typeof value.id === "string" && typeof value.pred === "string" && value.scores) out.set(value.id, value);
     else bad++;
   }
@@ -132,6 +147,7 @@ export async function runEval(opts: EvalRunOptions): Promise<EvalRunResult> {
 
   // 2) run them, K at a time; each finished item is appended at once so an interrupted run loses nothing
   const failures: { id: string; error: string }[] = [];
+  const failed = new Map<string, FailureLine>();
   let ran = 0;
   let judged = 0;
   let succeeded = 0;
@@ -180,7 +196,15 @@ export async function runEval(opts: EvalRunOptions): Promise<EvalRunResult> {
         succeeded++;
       } catch (e) {
         if (e instanceof JudgeConfigError) fatal = e;
-        else failures.push({ id: item.id, error: (e as Error).message ?? String(e) });
+        else {
+          const error = (e as Error).message ?? String(e);
+          failures.push({ id: item.id, error });
+          if (!records.has(item.id)) {
+            const line: FailureLine = { id: item.id, question: item.question, goldenAnswers: item.goldenAnswers, failed: true, error, at: new Date().toISOString() };
+            failed.set(item.id, line);
+            appendJsonl(predictionsPath, line);
+          }
+        }
         if (succeeded === 0 && failures.length >= ABORT_AFTER_FAILURES && fatal === undefined) {
           fatal = new UserError(`stopping: the first ${failures.length} items all failed (first: ${failures[0].id}: ${failures[0].error})`);
         }
@@ -198,7 +222,9 @@ export async function runEval(opts: EvalRunOptions): Promise<EvalRunResult> {
   const ordered = opts.items.map((it) => records.get(it.id)).filter((r): r is EvalRecord => r !== undefined);
   for (const r of ordered) r.scores = scoreItem(r.pred, r.goldenAnswers); // current metric code, also for resumed items
   const rest = [...records.values()].filter((r) => !selected.has(r.id));
-  if (ordered.length + rest.length > 0) writeFileAtomic(predictionsPath, [...ordered, ...rest].map((r) => JSON.stringify(r) + "\n").join(""));
+  const failedLines = opts.items.map((it) => (records.has(it.id) ? undefined : failed.get(it.id))).filter((f): f is FailureLine => f !== undefined);
+  const lines = [...ordered, ...failedLines, ...rest];
+  if (lines.length > 0) writeFileAtomic(predictionsPath, lines.map((r) => JSON.stringify(r) + "\n").join(""));
   if (fatal !== undefined) throw fatal;
 
   const summary = summarize({

@@ -27,6 +27,18 @@ async function research(...args: string[]): Promise<{ code: number; stdout: stri
   return { code, stdout, stderr };
 }
 
+describe("research index corpus-from-qa", () => {
+  test("reads HotpotQA's release form, a JSON array (it said \"invalid JSON\" before)", async () => {
+    const rows = readFileSync(SHARED_DATA + "/hotpotqa_distractor_500.jsonl", "utf8").trim().split("\n").map((l) => JSON.parse(l) as unknown);
+    const input = join(tmp, "hotpot_train.json");
+    writeFileSync(input, JSON.stringify(rows));
+    const r = await research("index", "corpus-from-qa", "--input", input, "--out", join(tmp, "from-array.jsonl"));
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/500 rows, 4960 paragraphs/);
+    expect(r.stdout).toMatch(/wrote 4920 passages/);
+  });
+});
+
 describe("research index / search", () => {
   test("corpus-from-qa → index build → search (text and --json) → bad input", async () => {
     const corpus = join(tmp, "corpus.jsonl");

@@ -82,14 +82,86 @@ describe("retriever client", () => {
   test("times out and gives up after the retries", async () => {
     const s = await scripted(() => null);
     const c = createRetrieverClient({ url: s.url, timeoutMs: 150, retries: 1, backoffMs: 5 });
-    await expect(c.search(["q"], 5)).rejects.toThrow(/unreachable after 2 attempts: .*timed out after 150 ms/);
+    await expect(c.search(["q"], 5)).rejects.toThrow(/retriever failed after 2 attempts: .*timed out after 150 ms/);
     expect(s.calls()).toBe(2);
     await s.close();
   });
 
   test("a server that is down: clear error", async () => {
     const c = createRetrieverClient({ url: "http://127.0.0.1:1", retries: 1, backoffMs: 5 });
-    await expect(c.search(["q"], 5)).rejects.toThrow(/unreachable after 2 attempts/);
+    await expect(c.search(["q"], 5)).rejects.toThrow(/retriever failed after 2 attempts: http:\/\/127\.0\.0\.1:1\/batch_search: .*ECONNREFUSED/);
+  });
+});
+
+/** A loopback server that misbehaves on purpose, per attempt: raw text, a hang, a trickle, or a good answer. */
+async function faulty(plan: (n: number) => "malformed" | "hang" | "trickle" | "500" | "ok") {
+  let n = 0;
+  const good = JSON.stringify([[[{ id: "1", contents: '"A"\nalpha' }], [2.5]]]);
+  const srv: Server = createServer((req, res) => {
+    req.resume();
+    req.on("end", () => {
+      const what = plan(n++);
+      if (what === "hang") return; // never answer
+      if (what === "500") return void res.writeHead(500, { "content-type": "application/json" }).end('{"error": "boom"}');
+      res.writeHead(200, { "content-type": "application/json" });
+      if (what === "malformed") return void res.end('[[[{"id": "1", "contents": "A"'); // cut off mid-answer
+      if (what === "trickle") {
+        res.write("[");
+        const t = setInterval(() => res.write(" "), 20); // bytes keep coming, the answer never completes
+        res.on("close", () => clearInterval(t));
+        return;
+      }
+      res.end(good);
+    });
+  });
+  await new Promise<void>((ok) => srv.listen(0, "127.0.0.1", ok));
+  return {
+    url: `http://127.0.0.1:${(srv.address() as AddressInfo).port}`,
+    calls: () => n,
+    close: () => new Promise<void>((ok) => { srv.closeAllConnections(); srv.close(() => ok()); }),
+  };
+}
+
+describe("retriever client against a misbehaving server (bounded retries, then a clear failure)", () => {
+  const want = [[{ id: "1", contents: '"A"\nalpha', score: 2.5 }]];
+  test.each([
+    ["malformed JSON once", "malformed"],
+    ["a hang past the timeout once", "hang"],
+    ["a trickling answer past the timeout once", "trickle"],
+    ["a 500 once", "500"],
+  ] as const)("%s, then ok: retried and answered", async (_name, fault) => {
+    const s = await faulty((n) => (n === 0 ? fault : "ok"));
+    const c = createRetrieverClient({ url: s.url, timeoutMs: 200, retries: 2, backoffMs: 5 });
+    expect(await c.search(["q"], 1)).toEqual(want);
+    expect(s.calls()).toBe(2);
+    await c.close?.();
+    await s.close();
+  });
+
+  test("malformed JSON every time: fails after retries+1 attempts naming the cause", async () => {
+    const s = await faulty(() => "malformed");
+    const c = createRetrieverClient({ url: s.url, timeoutMs: 200, retries: 2, backoffMs: 5 });
+    await expect(c.search(["q"], 1)).rejects.toThrow(/retriever failed after 3 attempts: .*\/batch_search: answer is not JSON/);
+    expect(s.calls()).toBe(3);
+    await s.close();
+  });
+
+  test("a trickle every time is cut off by the per-attempt deadline (not the idle timeout)", async () => {
+    const s = await faulty(() => "trickle");
+    const c = createRetrieverClient({ url: s.url, timeoutMs: 150, retries: 1, backoffMs: 5 });
+    const t0 = Date.now();
+    await expect(c.search(["q"], 1)).rejects.toThrow(/after 2 attempts: .*timed out after 150 ms/);
+    expect(Date.now() - t0).toBeLessThan(2000);
+    await s.close();
+  });
+
+  test("Retry-After is honoured but capped", async () => {
+    const s = await scripted((n) => (n === 0 ? { status: 503, body: { error: "busy" }, headers: { "retry-after": "3600" } } : { status: 200, body: [[[{ id: "1", contents: "x" }], [1]]] }));
+    const c = createRetrieverClient({ url: s.url, backoffMs: 5, maxRetryAfterMs: 50 });
+    const t0 = Date.now();
+    expect(await c.search(["q"], 1)).toHaveLength(1);
+    expect(Date.now() - t0).toBeLessThan(2000);
+    await s.close();
   });
 });
 

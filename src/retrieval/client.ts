@@ -1,8 +1,9 @@
 /**
  * @module retrieval/client — a Retriever over HTTP for our server and for existing Python servers: the
- * ReSearch/FlashRAG API (`POST /batch_search`) or the Search-R1 API (`POST /retrieve`). Per-request timeout;
- * retries with exponential backoff on network errors, timeouts, 5xx and 503 (honouring Retry-After);
- * other 4xx fail at once with the server's message.
+ * ReSearch/FlashRAG API (`POST /batch_search`) or the Search-R1 API (`POST /retrieve`). One deadline per attempt
+ * (connect to last byte); a bounded number of retries with exponential backoff on network errors, timeouts, 5xx,
+ * 429/503 (honouring Retry-After, capped) and 2xx answers that are not JSON; other 4xx and answers of the wrong shape
+ * fail at once with the server's message. After the last attempt the error names the URL and the last cause.
  */
 import { Agent as HttpAgent, request as httpRequest } from "node:http";
 import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
@@ -19,6 +20,8 @@ export interface ClientOptions {
   retries?: number;
   /** First backoff, ms (doubles each retry, with jitter). */
   backoffMs?: number;
+  /** Cap on a server's Retry-After, ms (a bounded wait even if the server asks for more). */
+  maxRetryAfterMs?: number;
   /** Queries per HTTP request (larger batches are split). */
   maxBatch?: number;
   /** Search mode, sent as `mode` (our server only; FlashRAG and Search-R1 servers ignore unknown fields). */
@@ -26,7 +29,12 @@ export interface ClientOptions {
 }
 
 export class RetrieverHttpError extends Error {
-  constructor(readonly status: number, message: string) {
+  constructor(
+    readonly status: number,
+    message: string,
+    /** Worth another attempt (5xx, 429, a 2xx whose body is not JSON: a proxy or a server cut off mid-answer). */
+    readonly retryable = status >= 500 || status === 429,
+  ) {
     super(message);
     this.name = "RetrieverHttpError";
   }
@@ -55,9 +63,12 @@ function postJson(url: URL, body: string, timeoutMs: number, agent: HttpAgent | 
         res.on("data", (c: Buffer) => chunks.push(c));
         res.on("end", () => resolve({ status: res.statusCode ?? 0, retryAfter: res.headers["retry-after"], text: Buffer.concat(chunks).toString("utf8") }));
         res.on("error", reject);
+        res.on("aborted", () => reject(new Error("connection closed mid-answer")));
       },
     );
-    req.setTimeout(timeoutMs, () => req.destroy(Object.assign(new Error(`timed out after ${timeoutMs} ms`), { name: "TimeoutError" })));
+    // One deadline for the whole exchange (connect, headers, body): a server that trickles bytes is cut off too.
+    const timer = setTimeout(() => req.destroy(Object.assign(new Error(`timed out after ${timeoutMs} ms`), { name: "TimeoutError" })), timeoutMs);
+    req.on("close", () => clearTimeout(timer));
     req.on("error", reject);
     req.end(body);
   });
@@ -110,6 +121,7 @@ export function createRetrieverClient(opts: ClientOptions): Retriever {
   const timeoutMs = opts.timeoutMs ?? 30_000;
   const retries = opts.retries ?? 4;
   const backoffMs = opts.backoffMs ?? 250;
+  const maxRetryAfterMs = opts.maxRetryAfterMs ?? 30_000;
   const maxBatch = opts.maxBatch ?? 512;
   const agent = base.startsWith("https:") ? new HttpsAgent({ keepAlive: true }) : new HttpAgent({ keepAlive: true });
 
@@ -124,7 +136,7 @@ export function createRetrieverClient(opts: ClientOptions): Retriever {
           try {
             return JSON.parse(text);
           } catch {
-            throw new RetrieverHttpError(res.status, `${base}${path}: answer is not JSON`);
+            throw new RetrieverHttpError(res.status, `${base}${path}: answer is not JSON: ${JSON.stringify(text.slice(0, 120))}`, true);
           }
         }
         let msg = text.slice(0, 500);
@@ -133,18 +145,17 @@ export function createRetrieverClient(opts: ClientOptions): Retriever {
           msg = j.error ?? (typeof j.detail === "string" ? j.detail : JSON.stringify(j.detail ?? j));
         } catch { /* plain text */ }
         const err = new RetrieverHttpError(res.status, `${base}${path}: HTTP ${res.status}: ${msg}`);
-        if (res.status < 500 && res.status !== 429) throw err;
+        if (!err.retryable) throw err;
         const ra = Number(res.retryAfter);
-        if (Number.isFinite(ra) && ra > 0) wait = Math.max(wait, ra * 1000);
+        if (Number.isFinite(ra) && ra > 0) wait = Math.max(wait, Math.min(ra * 1000, maxRetryAfterMs));
         lastErr = err;
       } catch (e) {
-        if (e instanceof RetrieverHttpError && e.status > 0 && e.status < 500 && e.status !== 429) throw e;
-        if (e instanceof RetrieverHttpError && e.status === 0) throw e;
+        if (e instanceof RetrieverHttpError && !e.retryable) throw e;
         lastErr = e instanceof RetrieverHttpError ? e : new Error(`${base}${path}: ${(e as Error).message}`);
       }
       if (attempt < retries) await sleep(wait);
     }
-    throw new UserError(`retriever unreachable after ${retries + 1} attempts: ${lastErr.message}`);
+    throw new UserError(`retriever failed after ${retries + 1} attempts: ${lastErr.message}`);
   }
 
   async function searchChunk(queries: string[], topN: number): Promise<SearchHit[][]> {

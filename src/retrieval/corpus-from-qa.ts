@@ -1,5 +1,6 @@
 /**
- * @module retrieval/corpus-from-qa — turn QA files that carry their own paragraphs into a FlashRAG corpus:
+ * @module retrieval/corpus-from-qa — turn QA files that carry their own paragraphs into a FlashRAG corpus (any
+ * container data/container reads: HotpotQA's release is one JSON array, AMOR's copy JSONL, either may be gzipped):
  * HotpotQA distractor rows (`context: [[title, [sentences…]]…]`) and R1-Searcher rollouts (`gen_text_store`
  * with `<|begin_of_documents|> (1)Title: … Text: … <|end_of_documents|>` blocks). Identical paragraphs
  * (same title and text) become one passage; ids are "0", "1", … in first-seen order.
@@ -7,8 +8,8 @@
 import { createWriteStream, mkdirSync, renameSync, rmSync } from "node:fs";
 import { once } from "node:events";
 import { dirname } from "node:path";
-import { InputError } from "../util/errors.js";
-import { readJsonl } from "../util/fs.js";
+import { readRecords } from "../data/container.js";
+import { recordError } from "../data/formats.js";
 import { makePassage } from "./corpus.js";
 
 export interface Paragraph {
@@ -58,22 +59,25 @@ export async function corpusFromQa(opts: { inputs: string[]; out: string }): Pro
   mkdirSync(dirname(opts.out), { recursive: true });
   const tmp = `${opts.out}.tmp-${process.pid}`;
   const ws = createWriteStream(tmp);
+  await once(ws, "open"); // so a failure below destroys an open stream (not one that opens after its directory is gone)
   const seen = new Set<string>();
   const stats: CorpusFromQaStats = { passages: 0, duplicates: 0, files: [] };
   try {
     for (const path of opts.inputs) {
       const f = { path, rows: 0, paragraphs: 0 };
-      for await (const { value, line } of readJsonl<Record<string, unknown>>(path)) {
+      for await (const { value: v, index, line } of readRecords(path)) {
         f.rows++;
+        const at = { file: path, index, line };
+        const value = (v && typeof v === "object" && !Array.isArray(v) ? v : {}) as Record<string, unknown>;
         let paras: Paragraph[];
-        if (value && typeof value === "object" && "context" in value) {
+        if ("context" in value) {
           const p = hotpotParagraphs(value.context);
-          if (typeof p === "string") throw new InputError(path, line, "context", p.replace(/^context: /, ""));
+          if (typeof p === "string") throw recordError(at, "context", p.replace(/^context: /, ""));
           paras = p;
-        } else if (value && typeof value === "object" && typeof value.gen_text_store === "string") {
+        } else if (typeof value.gen_text_store === "string") {
           paras = rolloutParagraphs(value.gen_text_store);
         } else {
-          throw new InputError(path, line, undefined, "expected a HotpotQA row (context) or an R1-Searcher rollout (gen_text_store)");
+          throw recordError(at, undefined, "expected a HotpotQA row (context) or an R1-Searcher rollout (gen_text_store)");
         }
         for (const p of paras) {
           f.paragraphs++;
@@ -91,6 +95,7 @@ export async function corpusFromQa(opts: { inputs: string[]; out: string }): Pro
     renameSync(tmp, opts.out);
     return stats;
   } catch (e) {
+    ws.on("error", () => {}); // a write still in flight fails once destroyed: that is expected here
     ws.destroy();
     rmSync(tmp, { force: true });
     throw e;

@@ -1,6 +1,7 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { gzipSync } from "node:zlib";
 import { afterAll, describe, expect, test } from "vitest";
 import { makePassage, parseContents, readCorpus, splitContents } from "./corpus.js";
 import { corpusFromQa, hotpotParagraphs, rolloutParagraphs } from "./corpus-from-qa.js";
@@ -124,5 +125,69 @@ describe("corpus-from-qa", () => {
     expect(lines.find((l) => l.contents.startsWith('"University of Kansas"\n'))).toBeTruthy();
     await expect(corpusFromQa({ inputs: [file("nope.jsonl", ['{"question": "q"}'])], out: join(tmp, "x.jsonl") })).rejects.toThrow(/nope\.jsonl:1: expected a HotpotQA row/);
     expect(existsSync(join(tmp, "x.jsonl"))).toBe(false);
+  });
+});
+
+describe("corpus containers (detected from the bytes)", () => {
+  const put = (name: string, data: string | Uint8Array) => {
+    const p = join(tmp, name);
+    writeFileSync(p, data);
+    return p;
+  };
+  const wiki = readFileSync(SHARED_DATA + "/corpus/wiki18_sample_1000.jsonl", "utf8").trim().split("\n").map((l) => JSON.parse(l) as { id: string; contents: string });
+
+  test("the shared wiki-18 sample as a JSON array, gzipped JSONL, and DPR TSV reads the same 1000 passages", async () => {
+    const want = await collect(readCorpus(SHARED_DATA + "/corpus/wiki18_sample_1000.jsonl"));
+    expect(want).toHaveLength(1000);
+    expect(await collect(readCorpus(put("wiki.json", JSON.stringify(wiki))))).toEqual(want);
+    expect(await collect(readCorpus(put("wiki.jsonl.gz", gzipSync(readFileSync(SHARED_DATA + "/corpus/wiki18_sample_1000.jsonl")))))).toEqual(want);
+    // DPR psgs_w100.tsv: header id, text, title; Python's csv quoting ("" inside a quoted field)
+    const q = (s: string) => (/["\t]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
+    const tsv = ["id\ttext\ttitle", ...want.map((p) => { const { title, text } = parseContents(p.contents); return `${p.id}\t${q(text)}\t${q(title)}`; })].join("\n") + "\n";
+    const fromTsv = await collect(readCorpus(put("psgs_w100.tsv", tsv)));
+    expect(fromTsv.map((p) => [p.id, parseContents(p.contents)])).toEqual(want.map((p) => [p.id, parseContents(p.contents)]));
+  });
+
+  test("DPR TSV quoting and a bad row with file:line", async () => {
+    const p = put("dpr.tsv", 'id\ttext\ttitle\n1\t"Aaron ( or ; ""Ahärôn"") is a prophet"\tAaron\n2\tonly two fields\n');
+    await expect(collect(readCorpus(p))).rejects.toThrow(`${p}:3: expected 3 tab-separated fields (id, text, title), got 2`);
+    const ok = put("dpr-ok.tsv", 'id\ttext\ttitle\n1\t"Aaron ( or ; ""Ahärôn"") is a prophet"\tAaron\n');
+    expect(await collect(readCorpus(ok))).toEqual([{ id: "1", contents: '"Aaron"\nAaron ( or ; "Ahärôn") is a prophet' }]);
+  });
+
+  test("a HippoRAG {title: [sentences]} dict becomes one passage per title, ids in order", async () => {
+    const p = put("hippo.json", JSON.stringify({ "Radio City (Indian radio station)": ["Radio City is India's first private FM radio station.", " It was started on 3 July 2001."], Oslo: ["Oslo is the capital of Norway."] }, null, 2));
+    expect(await collect(readCorpus(p))).toEqual([
+      { id: "0", contents: "\"Radio City (Indian radio station)\"\nRadio City is India's first private FM radio station.  It was started on 3 July 2001." },
+      { id: "1", contents: '"Oslo"\nOslo is the capital of Norway.' },
+    ]);
+  });
+
+  test("JSON array errors name the item; --skip-bad reports where", async () => {
+    const p = put("arr.json", JSON.stringify([{ id: "a", contents: "x" }, { id: "b" }, { id: "a", contents: "dup" }]));
+    await expect(collect(readCorpus(p))).rejects.toThrow(`${p}: [1]: expected \`contents\``);
+    const where: string[] = [];
+    expect(await collect(readCorpus(p, { skipBad: true, onSkip: (_l, _r, w) => where.push(w) }))).toHaveLength(1);
+    expect(where).toEqual([`${p} [1]`, `${p} [2]`]);
+  });
+
+  test("buildIndex over a JSON-array corpus and a HippoRAG dict (both failed before)", async () => {
+    const arr = put("small.json", JSON.stringify(wiki.slice(0, 50)));
+    const s1 = await buildIndex({ corpus: arr, out: join(tmp, "ix-arr"), quiet: true });
+    expect(s1.passages).toBe(50);
+    const hippo = put("small-hippo.json", JSON.stringify(Object.fromEntries(wiki.slice(0, 20).map((p) => { const { title, text } = parseContents(p.contents); return [`${title} ${p.id}`, [text]]; }))));
+    expect((await buildIndex({ corpus: hippo, out: join(tmp, "ix-hippo"), quiet: true })).passages).toBe(20);
+  });
+
+  test("corpus-from-qa reads HotpotQA's release form (one JSON array), gzipped too", async () => {
+    const rows = readFileSync(SHARED_DATA + "/hotpotqa_distractor_500.jsonl", "utf8").trim().split("\n").slice(0, 30).map((l) => JSON.parse(l) as unknown);
+    const fromArray = await corpusFromQa({ inputs: [put("hotpot_train.json", JSON.stringify(rows))], out: join(tmp, "from-array.jsonl") });
+    const fromGz = await corpusFromQa({ inputs: [put("hotpot_train.json.gz", gzipSync(JSON.stringify(rows)))], out: join(tmp, "from-gz.jsonl") });
+    const fromJsonl = await corpusFromQa({ inputs: [put("hotpot_30.jsonl", rows.map((r) => JSON.stringify(r)).join("\n"))], out: join(tmp, "from-jsonl.jsonl") });
+    expect(fromArray.files[0]).toMatchObject({ rows: 30, paragraphs: fromJsonl.files[0].paragraphs });
+    expect(readFileSync(join(tmp, "from-array.jsonl"), "utf8")).toBe(readFileSync(join(tmp, "from-jsonl.jsonl"), "utf8"));
+    expect(readFileSync(join(tmp, "from-gz.jsonl"), "utf8")).toBe(readFileSync(join(tmp, "from-jsonl.jsonl"), "utf8"));
+    expect(fromGz.passages).toBe(fromJsonl.passages);
+    await expect(corpusFromQa({ inputs: [put("bad-arr.json", JSON.stringify([rows[0], { question: "q" }]))], out: join(tmp, "y.jsonl") })).rejects.toThrow(/bad-arr\.json: \[1\]: expected a HotpotQA row/);
   });
 });

@@ -7,11 +7,12 @@
  */
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
-import { InputError, UserError } from "../util/errors.js";
+import { recordError, type RecordPlace } from "../data/formats.js";
+import { UserError } from "../util/errors.js";
 import { writeJsonAtomic } from "../util/fs.js";
 import { createProgress } from "../util/progress.js";
 import { Bm25Builder, Bm25ParamsSchema, saveBm25, type Bm25Params } from "./bm25.js";
-import { fileSize, readCorpusLines } from "./corpus.js";
+import { fileSize, placeText, readCorpusLines } from "./corpus.js";
 import type { DenseWriter } from "./dense.js";
 import { createDocStore } from "./docstore.js";
 import { INDEX_META, openEngine, type IndexMeta, type SearchMode } from "./engine.js";
@@ -33,7 +34,8 @@ export interface BuildOptions {
   /** Dense embedder name (default "use-lite"). */
   embedder?: string;
   quiet?: boolean;
-  onSkip?: (line: number, reason: string) => void;
+  /** `line`: the JSONL/TSV line, else the 1-based row; `where`: "file:line" or "file [row]". */
+  onSkip?: (line: number, reason: string, where: string) => void;
 }
 
 export interface BuildStats {
@@ -74,22 +76,22 @@ export async function buildIndex(opts: BuildOptions): Promise<BuildStats> {
     let skipped = 0;
     const size = fileSize(opts.corpus);
     const bar = createProgress(`index ${basename(opts.corpus)}`, Math.max(1, size), { quiet: opts.quiet });
-    const skip = (line: number, reason: string) => {
+    const skip = (place: RecordPlace, reason: string) => {
       if (!opts.skipBad) {
         const m = /^(\w+): (.*)$/s.exec(reason);
-        throw new InputError(opts.corpus, line, m ? m[1] : undefined, m ? m[2] : reason);
+        throw recordError(place, m ? m[1] : undefined, m ? m[2] : reason);
       }
       skipped++;
-      opts.onSkip?.(line, reason);
+      opts.onSkip?.(place.line ?? place.index + 1, reason, placeText(place));
     };
     let bytes = 0;
-    for await (const { passage, line } of readCorpusLines(opts.corpus, {
+    for await (const { passage, place } of readCorpusLines(opts.corpus, {
       skipBad: opts.skipBad,
       checkDuplicates: false,
-      onSkip: (l, r) => { skipped++; opts.onSkip?.(l, r); },
+      onSkip: (l, r, w) => { skipped++; opts.onSkip?.(l, r, w); },
     })) {
       if (!store.add(builder.numDocs, passage)) {
-        skip(line, `id: duplicate id ${JSON.stringify(passage.id)}`);
+        skip(place, `id: duplicate id ${JSON.stringify(passage.id)}`);
         continue;
       }
       builder.addText(passage.contents);

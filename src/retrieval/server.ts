@@ -1,6 +1,6 @@
 /**
- * @module retrieval/server — the retriever over HTTP (fastify), a drop-in for the ReSearch/FlashRAG and
- * Search-R1 Python servers. Searches run on a pool of worker threads (never on the event loop); requests wait
+ * @module retrieval/server — the retriever over HTTP (fastify), a drop-in for the ReSearch/FlashRAG, Search-R1,
+ * SkyRL-gym, rLLM and R1-Searcher retrieval servers (see wire.ts and the README's dialect table). Searches run on a pool of worker threads (never on the event loop); requests wait
  * in a bounded queue and get 503 + Retry-After when it is full; bodies are size-limited and validated.
  */
 import Fastify, { type FastifyError, type FastifyInstance } from "fastify";
@@ -10,7 +10,8 @@ import { UserError } from "../util/errors.js";
 import type { SearchMode } from "./engine.js";
 import { createSearchPool, type SearchPool } from "./pool.js";
 import type { SearchHit } from "./types.js";
-import { BatchSearchBody, RetrieveBody, SearchBody, describeIssues, type WireDoc } from "./wire.js";
+import { parseContents } from "./corpus.js";
+import { BatchSearchBody, QueriesBody, RetrieveBody, RetrieveOneBody, SearchBody, describeIssues, type WireDoc } from "./wire.js";
 
 export const ServerConfigSchema = z.object({
   index: z.string().describe("index directory built by `research index build`"),
@@ -32,6 +33,15 @@ export interface RetrieverServer {
 }
 
 const doc = (h: SearchHit): WireDoc => ({ id: h.id, contents: h.contents });
+
+/**
+ * A passage as a line of R1-Searcher's wiki corpus TSV, `id<TAB>Title: T Text: X`: its client strips a leading
+ * number and whitespace (`re.sub(r'^\d+\s+', '', doc)`), so the id is sent only when it is a number.
+ */
+export function r1SearcherLine(h: SearchHit): string {
+  const { title, text } = parseContents(h.contents);
+  return `${/^\d+$/.test(h.id) ? `${h.id}\t` : ""}Title: ${title} Text: ${text.replace(/\s+/g, " ").trim()}`;
+}
 
 export async function startRetrieverServer(input: z.input<typeof ServerConfigSchema>): Promise<RetrieverServer> {
   const cfg = ServerConfigSchema.parse(input);
@@ -72,7 +82,7 @@ export async function startRetrieverServer(input: z.input<typeof ServerConfigSch
     if (status && status >= 400 && status < 500) return reply.code(status).send({ error: err.message });
     return reply.code(500).send({ error: `internal error: ${err.message}` });
   });
-  app.setNotFoundHandler((req, reply) => reply.code(404).send({ error: `no route ${req.method} ${req.url}; try POST /search, /batch_search, /retrieve or GET /health` }));
+  app.setNotFoundHandler((req, reply) => reply.code(404).send({ error: `no route ${req.method} ${req.url}; try POST /search, /batch_search, /retrieve, /queries or GET /health` }));
 
   app.get("/health", async () => ({
     status: "healthy",
@@ -93,13 +103,31 @@ export async function startRetrieverServer(input: z.input<typeof ServerConfigSch
     return lists.map((hits) => (b.return_score ? [hits.map(doc), hits.map((h) => h.score)] : hits.map(doc)));
   });
 
-  // Search-R1.
+  const method = (m?: SearchMode) => m ?? cfg.mode ?? (pool.meta.kinds.includes("hybrid") ? "hybrid" : "bm25");
+  const scored = (hits: SearchHit[]) => hits.map((h) => ({ document: doc(h), score: h.score }));
+
+  // Search-R1 / SkyRL-gym `{queries, topk, return_scores}` → {result}; rLLM `{query, top_k}` → {query, results, …}.
+  // Dispatched by the body's shape: a string `query` (and no `queries`) is the single-query form.
   app.post("/retrieve", async (req) => {
-    const b = parse(RetrieveBody, req.body);
+    const body = req.body as Record<string, unknown> | null;
+    if (body && typeof body === "object" && !("queries" in body) && typeof body.query === "string") {
+      const b = parse(RetrieveOneBody, body);
+      const [hits] = await run([b.query], b.n, b.mode);
+      const results = scored(hits);
+      // rLLM's tool reads `results[i].document.{id,contents}` and `.score`; `result` is the Search-R1 form of the same
+      // list, for clients that send one query but parse Search-R1's answer.
+      return { query: b.query, method: method(b.mode), results, num_results: results.length, result: [b.return_scores ? results : hits.map(doc)] };
+    }
+    const b = parse(RetrieveBody, body);
     const lists = await run(b.queries, b.topk, b.mode);
-    return {
-      result: lists.map((hits) => (b.return_scores ? hits.map((h) => ({ document: doc(h), score: h.score })) : hits.map(doc))),
-    };
+    return { result: lists.map((hits) => (b.return_scores ? scored(hits) : hits.map(doc))) };
+  });
+
+  // R1-Searcher: {queries, k} → {queries, answers: [[corpus line…]…]}.
+  app.post("/queries", async (req) => {
+    const b = parse(QueriesBody, req.body);
+    const lists = await run(b.queries, b.k, b.mode);
+    return { queries: b.queries, answers: lists.map((hits) => hits.map(r1SearcherLine)) };
   });
 
   try {

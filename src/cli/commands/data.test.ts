@@ -29,6 +29,27 @@ describe("research data", () => {
     expect(back).toEqual(orig);
   });
 
+  it("convert --to verl writes the training parquet; inspect and our loader read it back to the same questions/answers", async () => {
+    const out = join(tmp, "verl", "bamboogle.parquet");
+    const r = research("data", "convert", SHARED_DATA + "/eval/bamboogle_qa_agenticrag.json", "--to", "verl", "--out", out, "--split", "test", "--data-source", "bamboogle");
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toContain("wrote 125 examples (qa) to");
+    const j = JSON.parse(research("data", "inspect", out, "--json", "-n", "1").stdout);
+    expect(j).toMatchObject({ format: "verl", container: "parquet", rows: 125 });
+    const [orig, back] = await Promise.all([loadQAArray(SHARED_DATA + "/eval/bamboogle_qa_agenticrag.json"), loadQAArray(out)]);
+    expect(back.map((e) => [e.id, e.question, e.golden_answers])).toEqual(orig.map((e) => [e.id, e.question, e.golden_answers]));
+    expect(back[0].metadata).toMatchObject({ data_source: "bamboogle", ability: "qa", extra_info: { split: "test", index: 0 } });
+  });
+
+  it("convert --to with a bad value or a bad verl option names the flag", () => {
+    const bad = research("data", "convert", SHARED_DATA + "/eval/bamboogle_qa_agenticrag.json", "--to", "csv", "--out", join(tmp, "x"));
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toContain("--to: expected flashrag or verl, got csv");
+    const gt = research("data", "convert", SHARED_DATA + "/eval/bamboogle_qa_agenticrag.json", "--to", "verl", "--ground-truth", "dict", "--out", join(tmp, "y.parquet"));
+    expect(gt.status).toBe(1);
+    expect(gt.stderr).toContain("--ground-truth:");
+  });
+
   it("a non-QA file is a clear error with a non-zero exit", () => {
     const r = research("data", "inspect", SHARED_DATA + "/corpus/wiki18_sample_1000.jsonl");
     expect(r.status).toBe(1);

@@ -7,8 +7,11 @@ export function register(program: Command): void {
 
   index
     .command("build")
-    .description("Index a FlashRAG JSONL corpus ({id, contents} or {id, title, text}) for BM25, dense or hybrid search")
-    .requiredOption("--corpus <file>", "corpus JSONL")
+    .description(
+      "Index a corpus for BM25, dense or hybrid search: FlashRAG {id, contents} / {id, title, text} records as JSONL, a JSON array or parquet, " +
+        "DPR psgs_w100.tsv (id, text, title), or a HippoRAG {title: [sentences]} dict; .gz/.zst compressed too (detected from the bytes)",
+    )
+    .requiredOption("--corpus <file>", "corpus file (any of the formats above)")
     .requiredOption("--out <dir>", "index directory to create")
     .option("--kind <kind>", "bm25 | dense | hybrid (dense and hybrid also embed every passage)", "bm25")
     .option("--embedder <name>", "dense embedder: use-lite (built in, no download)", "use-lite")
@@ -30,7 +33,7 @@ export function register(program: Command): void {
         skipBad: o.skipBad,
         overwrite: o.overwrite,
         quiet: o.quiet,
-        onSkip: (line, reason) => process.stderr.write(`skipped ${o.corpus}:${line}: ${reason}\n`),
+        onSkip: (_line, reason, where) => process.stderr.write(`skipped ${where}: ${reason}\n`),
       });
       process.stdout.write(
         `indexed ${stats.passages} passages (${stats.skipped} skipped) into ${o.out}: ${stats.terms} terms, ` +
@@ -42,7 +45,7 @@ export function register(program: Command): void {
   index
     .command("corpus-from-qa")
     .description("Make a FlashRAG corpus from QA files that carry paragraphs (HotpotQA distractor context, R1-Searcher rollouts)")
-    .requiredOption("--input <files...>", "QA JSONL files (HotpotQA rows with `context`, or rollouts with `gen_text_store`)")
+    .requiredOption("--input <files...>", "QA files, any container (JSONL, JSON array, parquet; .gz/.zst): HotpotQA rows with `context`, or rollouts with `gen_text_store`")
     .requiredOption("--out <file>", "corpus JSONL to write")
     .action(async (o: { input: string[]; out: string }) => {
       const { corpusFromQa } = await import("../../retrieval/corpus-from-qa.js");

@@ -1,4 +1,4 @@
-/** @module cli/commands/serve-retriever — `research serve retriever`: the index over HTTP (ReSearch + Search-R1 APIs). */
+/** @module cli/commands/serve-retriever — `research serve retriever`: the index over HTTP in every retriever dialect we know (README table). */
 import type { Command } from "commander";
 import { getOrCreateGroup } from "../group.js";
 import { intOption } from "../options.js";
@@ -7,7 +7,8 @@ export function register(program: Command): void {
   getOrCreateGroup(program, "serve", "Serve a retriever or a model over HTTP")
     .command("retriever")
     .description(
-      "Serve an index: POST /search, POST /batch_search (ReSearch/FlashRAG), POST /retrieve (Search-R1), GET /health",
+      "Serve an index: POST /search, /batch_search (ReSearch/FlashRAG), POST /retrieve {queries} (Search-R1, SkyRL-gym) " +
+        "or {query, top_k} (rLLM), POST /queries (R1-Searcher), GET /health",
     )
     .requiredOption("--index <dir>", "index directory built by `research index build`")
     .option("--port <n>", "TCP port", intOption("--port", 0, 65535), 8000)

@@ -65,6 +65,8 @@ export const RetrieverConfigSchema = z.object({
   retrieverUrl: z.string().url().optional().describe("retrieval server base URL (research serve retriever)"),
   retrieverApi: z.enum(["research", "search-r1"]).default("research").describe("wire API of --retriever-url: research (FlashRAG /batch_search) or search-r1 (/retrieve)"),
   topN: z.coerce.number().int().positive().default(ROLLOUT_DEFAULTS.topN).describe("passages per query (ReSearch: 5)"),
+  retrieverTimeoutS: z.coerce.number().positive().default(30).describe("--retriever-url: deadline per attempt, seconds"),
+  retrieverRetries: z.coerce.number().int().min(0).max(20).default(4).describe("--retriever-url: retries after a 5xx, timeout or malformed answer (backoff doubles from 0.25 s)"),
 });
 export type RetrieverConfig = z.input<typeof RetrieverConfigSchema>;
 
@@ -116,7 +118,9 @@ export function addRetrieverOptions(cmd: Command): Command {
     .option("--index <dir>", "retriever: index directory searched in process")
     .option("--retriever-url <url>", "retriever: a running `research serve retriever` (or FlashRAG / Search-R1 server)")
     .option("--retriever-api <api>", "wire API of --retriever-url: research | search-r1", "research")
-    .option("--top-n <n>", "passages per query", String(ROLLOUT_DEFAULTS.topN));
+    .option("--top-n <n>", "passages per query", String(ROLLOUT_DEFAULTS.topN))
+    .option("--retriever-timeout <s>", "--retriever-url: deadline per attempt, seconds", "30")
+    .option("--retriever-retries <n>", "--retriever-url: retries after a 5xx, timeout or malformed answer", "4");
 }
 
 /** The loop's knobs: template, sampling, budgets, seed, batch size. */
@@ -159,6 +163,8 @@ export function retrieverConfigFromFlags(f: Flags): RetrieverConfig {
     retrieverUrl: f.retrieverUrl as string | undefined,
     retrieverApi: f.retrieverApi as "research" | "search-r1" | undefined,
     topN: f.topN as number | undefined,
+    retrieverTimeoutS: f.retrieverTimeout as number | undefined,
+    retrieverRetries: f.retrieverRetries as number | undefined,
   };
 }
 
@@ -181,5 +187,7 @@ export async function openRetrieverFromConfig(input: RetrieverConfig): Promise<R
   const cfg = parseConfig(RetrieverConfigSchema, input);
   if (Boolean(cfg.index) === Boolean(cfg.retrieverUrl)) throw new UserError("give exactly one retriever: --index DIR or --retriever-url URL");
   const { openRetriever } = await import("../../retrieval/index.js");
-  return openRetriever(cfg.index ? { index: cfg.index } : { url: cfg.retrieverUrl, api: cfg.retrieverApi });
+  return openRetriever(
+    cfg.index ? { index: cfg.index } : { url: cfg.retrieverUrl, api: cfg.retrieverApi, timeoutMs: cfg.retrieverTimeoutS * 1000, retries: cfg.retrieverRetries },
+  );
 }

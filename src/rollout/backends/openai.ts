@@ -17,7 +17,7 @@ export interface OpenAIBackendOptions {
   eosText?: string;
   /** Requests in flight at once, over all base URLs. */
   concurrency?: number;
-  /** Retries after the first try, for network errors, timeouts, 429 and 5xx. */
+  /** Retries after the first try, for network errors, timeouts, 429, 5xx and 2xx answers that are not JSON. */
   retries?: number;
   /** First backoff in ms; doubles each retry. */
   backoffMs?: number;
@@ -90,7 +90,8 @@ export function createOpenAIBackend(opts: OpenAIBackendOptions): PolicyBackend {
         try {
           return JSON.parse(text) as CompletionResponse;
         } catch {
-          throw new HttpError(`POST ${url}: response is not JSON: ${text.slice(0, 200)}`, false);
+          // a 2xx that is not JSON: a proxy's page or an answer cut off mid-way; worth another try
+          throw new HttpError(`POST ${url}: response is not JSON: ${JSON.stringify(text.slice(0, 200))}`, true);
         }
       } catch (e) {
         const err = e as Error;
