@@ -231,6 +231,19 @@ export async function buildAnn(dir: string, opts: AnnBuildOptions = {}): Promise
   return { meta, resumedAt, seconds: (performance.now() - t0) / 1000 };
 }
 
+/** A graph file opened memory-mapped with the given parameters (benchmarks open partial builds with it). */
+export function viewGraph(path: string, dim: number, params: AnnMeta["params"]): { size: number; search(q: Float32Array, k: number): ScoredDoc[] } {
+  const index = newIndex(dim, params);
+  index.view(path);
+  return {
+    size: index.size(),
+    search(q, k) {
+      const m = index.search(q, Math.min(k, index.size()), 1);
+      return Array.from(m.keys, (key, i) => ({ doc: Number(key), score: 1 - m.distances[i] }));
+    },
+  };
+}
+
 export interface AnnSearcher {
   meta: AnnMeta;
   /** Top-k by cosine for unit query vectors; score = cosine similarity. */
