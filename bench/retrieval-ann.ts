@@ -9,7 +9,7 @@
  * (one thread, query vector given, so no embedding time). Measured sizes are fitted and projected to 21M.
  *
  * Env: RETRIEVAL_BENCH_ANN_DOCS (default 1000000), RETRIEVAL_BENCH_ANN_SIZES (checkpoint sizes, default
- * n/8,n/4,n/2,n), RETRIEVAL_BENCH_ANN_Q (f16 | i8 | f32, default f16), RETRIEVAL_BENCH_DIR (cache).
+ * n/8,n/4,n/2,n), RETRIEVAL_BENCH_ANN_Q (i8 | f16 | f32, default i8), RETRIEVAL_BENCH_DIR (cache).
  */
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, statSync, writeFileSync, writeSync } from "node:fs";
 import { loadavg } from "node:os";
@@ -90,7 +90,7 @@ export interface AnnPoint {
 export async function annBench(work: string) {
   const n = Number(process.env.RETRIEVAL_BENCH_ANN_DOCS ?? 1_000_000);
   const sizes = (process.env.RETRIEVAL_BENCH_ANN_SIZES ?? [n / 8, n / 4, n / 2, n].map(Math.round).join(",")).split(",").map(Number);
-  const quantization = (process.env.RETRIEVAL_BENCH_ANN_Q ?? "f16") as "f16";
+  const quantization = (process.env.RETRIEVAL_BENCH_ANN_Q ?? "i8") as "i8";
   const chunk = sizes.reduce((g, s) => { let a = g; let b = s; while (b) [a, b] = [b, a % b]; return a; });
   const params = AnnParamsSchema.parse({ quantization, chunk });
   const dir = join(work, `ann-${n}`);
@@ -100,7 +100,9 @@ export async function annBench(work: string) {
   const truth = generate(dir, n, sizes, queries);
   const generateSeconds = (performance.now() - tg) / 1000;
   for (const f of ["ann.json", "ann.usearch", "ann-build.json", ANN_PARTIAL]) if (existsSync(join(dir, f))) renameSync(join(dir, f), join(dir, `${f}.old`));
-  const efs = [64, params.expansionSearch];
+  // Graph order alone, and rescored (rescore × 10 candidates ranked by the exact vectors, the default search).
+  const variants: [number, number][] = [[64, 1], [params.expansionSearch, 1], [64, params.rescore], [params.expansionSearch, params.rescore]];
+  const variantKey = (ef: number, rescore: number) => `ef${ef}${rescore > 1 ? `+rescore${rescore}` : ""}`;
   const points: AnnPoint[] = [];
   const t0 = performance.now();
   let paused = 0; // measurement time, not build time
@@ -114,8 +116,8 @@ export async function annBench(work: string) {
       const buildSeconds = (tm - t0 - paused) / 1000;
       const rss = rssMB();
       const point: AnnPoint = { n: added, buildSeconds, vectorsPerSecond: added / buildSeconds, rssMB: rss, graphMB: 0, recall10: {}, p50ms: {}, p95ms: {} };
-      for (const ef of efs) {
-        const g = viewGraph(join(dir, ANN_PARTIAL), DIM, { ...params, expansionSearch: ef });
+      for (const [ef, rescore] of variants) {
+        const g = viewGraph(join(dir, ANN_PARTIAL), DIM, { ...params, expansionSearch: ef }, { vectors: join(dir, "dense-vectors.f32"), factor: rescore });
         for (const q of qv.slice(0, 20)) g.search(q, 10);
         const lat: number[] = [];
         let hit = 0;
@@ -126,9 +128,11 @@ export async function annBench(work: string) {
           const gold = new Set(truth.topByQueryAtSize[si][i]);
           for (const h of hits) if (gold.has(h.doc)) hit++;
         });
-        point.recall10[`ef${ef}`] = hit / (10 * QUERIES);
-        point.p50ms[`ef${ef}`] = pct(lat, 50);
-        point.p95ms[`ef${ef}`] = pct(lat, 95);
+        g.close();
+        const key = variantKey(ef, rescore);
+        point.recall10[key] = hit / (10 * QUERIES);
+        point.p50ms[key] = pct(lat, 50);
+        point.p95ms[key] = pct(lat, 95);
       }
       point.graphMB = statSync(join(dir, ANN_PARTIAL)).size / 1e6;
       points.push(point);
@@ -142,15 +146,24 @@ export async function annBench(work: string) {
   const ann = openAnn(dir);
   const openMs = performance.now() - to;
   const afterOpen = rssMB();
-  for (const q of qv) ann.searchVectors([q], 10);
+  let finalHit = 0;
+  const finalLat: number[] = [];
+  qv.forEach((q, i) => {
+    const t = performance.now();
+    const hits = ann.searchVectors([q], 10)[0];
+    finalLat.push(performance.now() - t);
+    const gold = new Set(truth.topByQueryAtSize[sizes.length - 1][i]);
+    for (const h of hits) if (gold.has(h.doc)) finalHit++;
+  });
   const afterQueries = rssMB();
+  ann.close();
   const last = points[points.length - 1];
   // Projections to 21M from the measured sizes: build time as a power law (log-log line), graph size and build RSS
   // linear in n, latency and recall linear in log2 n.
   const bt = fitLine(points.map((p) => Math.log(p.n)), points.map((p) => Math.log(p.buildSeconds)));
   const gm = fitLine(points.map((p) => p.n), points.map((p) => p.graphMB));
   const rm = fitLine(points.map((p) => p.n), points.map((p) => p.rssMB));
-  const ef = `ef${params.expansionSearch}`;
+  const ef = variantKey(params.expansionSearch, params.rescore);
   const lg = (x: number) => Math.log2(x);
   const p50 = fitLine(points.map((p) => lg(p.n)), points.map((p) => p.p50ms[ef]));
   const p95 = fitLine(points.map((p) => lg(p.n)), points.map((p) => p.p95ms[ef]));
@@ -171,7 +184,7 @@ export async function annBench(work: string) {
     params: { ...params, threads: "all cores (2)" },
     generateSeconds,
     points,
-    finished: { openMs, rssBeforeOpenMB: before, rssAfterOpenMB: afterOpen, rssAfterQueriesMB: afterQueries, rssAtBuildStartMB: rss0 },
+    finished: { openMs, recall10: finalHit / (10 * QUERIES), p50ms: pct(finalLat, 50), p95ms: pct(finalLat, 95), rssBeforeOpenMB: before, rssAfterOpenMB: afterOpen, rssAfterQueriesMB: afterQueries, rssAtBuildStartMB: rss0 },
     projected,
     loadAverage: loadavg(),
   };
@@ -180,9 +193,13 @@ export async function annBench(work: string) {
     "vectors/s": p.vectorsPerSecond.toFixed(0),
     "RSS MB": p.rssMB.toFixed(0),
     "graph MB": p.graphMB.toFixed(0),
-    ...Object.fromEntries(efs.flatMap((e) => [[`R@10 ef${e}`, p.recall10[`ef${e}`].toFixed(3)], [`p50/p95 ms ef${e}`, `${p.p50ms[`ef${e}`].toFixed(2)} / ${p.p95ms[`ef${e}`].toFixed(2)}`]])),
+    ...Object.fromEntries(variants.flatMap(([e, r]) => {
+      const k = variantKey(e, r);
+      return [[`R@10 ${k}`, p.recall10[k].toFixed(3)], [`p50/p95 ms ${k}`, `${p.p50ms[k].toFixed(2)} / ${p.p95ms[k].toFixed(2)}`]];
+    })),
   }])));
-  console.log(`finished ${last.n}-vector index opened memory-mapped in ${openMs.toFixed(1)} ms: RSS ${before.toFixed(0)} → ${afterOpen.toFixed(0)} MB (after ${QUERIES} queries ${afterQueries.toFixed(0)} MB)`);
+  console.log(`finished ${last.n}-vector index through openAnn (defaults: ef ${params.expansionSearch}, rescore ${params.rescore}): recall@10 ${result.finished.recall10.toFixed(3)}, p50 ${result.finished.p50ms.toFixed(2)} ms, p95 ${result.finished.p95ms.toFixed(2)} ms`);
+  console.log(`opened memory-mapped in ${openMs.toFixed(1)} ms: RSS ${before.toFixed(0)} → ${afterOpen.toFixed(0)} MB (after ${QUERIES} queries ${afterQueries.toFixed(0)} MB)`);
   console.log(`projected to 21M (${projected.method}): build ${projected.buildHours.toFixed(1)} h on this machine (exponent ${projected.buildExponent.toFixed(2)}), graph ${projected.graphGB.toFixed(1)} GB, build RSS ${projected.buildRssGB.toFixed(1)} GB, p50 ${projected.p50ms.toFixed(2)} ms, p95 ${projected.p95ms.toFixed(2)} ms, recall@10 ${projected.recall10.toFixed(3)}`);
   return result;
 }

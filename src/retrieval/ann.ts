@@ -37,11 +37,37 @@ export const AnnParamsSchema = z
     connectivity: z.number().int().min(4).max(256).default(16).describe("HNSW M: neighbours per node"),
     expansionAdd: z.number().int().min(8).max(4096).default(128).describe("HNSW efConstruction: candidate list when adding"),
     expansionSearch: z.number().int().min(8).max(4096).default(128).describe("HNSW ef: candidate list when searching"),
+    rescore: z.number().int().min(1).max(100).default(4)
+      .describe("search rescoring: take rescore × k candidates from the graph, rank them by the exact f32 vectors (1 = off)"),
     chunk: z.number().int().min(1).default(50_000).describe("vectors added between checkpoints"),
     threads: z.number().int().min(0).max(1024).default(0).describe("build threads (0 = all cores)"),
   })
   .strict();
 export type AnnParams = z.infer<typeof AnnParamsSchema>;
+
+/** Exact rescoring of graph candidates: reads the candidates' rows of dense-vectors.f32 (pread) and ranks by dot product. */
+export class ExactRescorer {
+  private fd: number;
+  private row: Float32Array;
+  constructor(path: string, private dim: number) {
+    this.fd = openSync(path, "r");
+    this.row = new Float32Array(dim);
+  }
+  rank(q: Float32Array, docs: number[], k: number): ScoredDoc[] {
+    const bytes = new Uint8Array(this.row.buffer);
+    const out: ScoredDoc[] = [];
+    for (const doc of docs) {
+      if (readSync(this.fd, bytes, 0, bytes.length, doc * this.dim * 4) !== bytes.length) throw new UserError(`${VECTORS}: no row ${doc}`);
+      let s = 0;
+      for (let j = 0; j < this.dim; j++) s += this.row[j] * q[j];
+      out.push({ doc, score: s });
+    }
+    return out.sort((a, b) => b.score - a.score || a.doc - b.doc).slice(0, k);
+  }
+  close(): void {
+    closeSync(this.fd);
+  }
+}
 
 /** What an ANN build wrote (ann.json). The graph's parameters only: chunk and threads do not change it. */
 export interface AnnMeta {
@@ -49,7 +75,9 @@ export interface AnnMeta {
   dim: number;
   numDocs: number;
   embedder: string;
-  params: Omit<AnnParams, "chunk" | "threads">;
+  params: Omit<AnnParams, "chunk" | "threads" | "rescore">;
+  /** Candidates per result ranked exactly at search time (1 = the graph's own order). */
+  rescore: number;
   metric: "cos";
   buildSeconds: number;
   /** Times the build was resumed from a checkpoint. */
@@ -67,7 +95,7 @@ interface Cursor {
   resumes: number;
 }
 
-const graphParams = (p: AnnParams): AnnMeta["params"] => ({
+const graphParams = (p: Omit<AnnParams, "rescore" | "chunk" | "threads">): AnnMeta["params"] => ({
   quantization: p.quantization,
   connectivity: p.connectivity,
   expansionAdd: p.expansionAdd,
@@ -221,6 +249,7 @@ export async function buildAnn(dir: string, opts: AnnBuildOptions = {}): Promise
     embedder: dense.embedder,
     params: gp,
     metric: "cos",
+    rescore: p.rescore,
     buildSeconds: elapsed(),
     resumes,
     bytes: statSync(join(dir, ANN_FILE)).size,
@@ -232,15 +261,23 @@ export async function buildAnn(dir: string, opts: AnnBuildOptions = {}): Promise
 }
 
 /** A graph file opened memory-mapped with the given parameters (benchmarks open partial builds with it). */
-export function viewGraph(path: string, dim: number, params: AnnMeta["params"]): { size: number; search(q: Float32Array, k: number): ScoredDoc[] } {
+export function viewGraph(
+  path: string,
+  dim: number,
+  params: AnnMeta["params"],
+  rescore?: { vectors: string; factor: number },
+): { size: number; search(q: Float32Array, k: number): ScoredDoc[]; close(): void } {
   const index = newIndex(dim, params);
   index.view(path);
+  const exact = rescore && rescore.factor > 1 ? new ExactRescorer(rescore.vectors, dim) : undefined;
   return {
     size: index.size(),
     search(q, k) {
-      const m = index.search(q, Math.min(k, index.size()), 1);
+      const m = index.search(q, Math.min(k * (exact ? rescore!.factor : 1), index.size()), 1);
+      if (exact) return exact.rank(q, Array.from(m.keys, Number), k);
       return Array.from(m.keys, (key, i) => ({ doc: Number(key), score: 1 - m.distances[i] }));
     },
+    close: () => exact?.close(),
   };
 }
 
@@ -248,13 +285,16 @@ export interface AnnSearcher {
   meta: AnnMeta;
   /** Top-k by cosine for unit query vectors; score = cosine similarity. */
   searchVectors(queries: Float32Array[], k: number, expansion?: number): ScoredDoc[][];
+  close(): void;
 }
 
 /**
  * Open a finished ANN index memory-mapped (`view`: nothing is copied into memory up front). `expansionSearch`
- * overrides the ef the index was built with.
+ * overrides the ef the index was built with, `rescore` the rescoring factor (ann.json's, default 4): with
+ * rescoring, rescore × k candidates come from the graph and are ranked by their exact f32 vectors, read from
+ * dense-vectors.f32 with one pread each (quantized distances mis-order close neighbours; this puts them back).
  */
-export function openAnn(dir: string, opts: { expansionSearch?: number; load?: boolean } = {}): AnnSearcher {
+export function openAnn(dir: string, opts: { expansionSearch?: number; load?: boolean; rescore?: number } = {}): AnnSearcher {
   const meta = readAnnMeta(dir);
   if (!meta) throw new UserError(`${dir}: no ANN index (missing ${ANN_META} or ${ANN_FILE}); build one with \`research index build --ann\``);
   const params = { ...meta.params, expansionSearch: opts.expansionSearch ?? meta.params.expansionSearch };
@@ -262,6 +302,8 @@ export function openAnn(dir: string, opts: { expansionSearch?: number; load?: bo
   if (opts.load) index.load(join(dir, ANN_FILE));
   else index.view(join(dir, ANN_FILE));
   if (index.size() !== meta.numDocs) throw new UserError(`${join(dir, ANN_FILE)}: ${index.size()} vectors, ${ANN_META} says ${meta.numDocs}`);
+  const factor = opts.rescore ?? meta.rescore ?? 1;
+  const exact = factor > 1 ? new ExactRescorer(join(dir, VECTORS), meta.dim) : undefined;
   const byExpansion = new Map<number, UsearchIndex>([[params.expansionSearch, index]]);
   const indexFor = (ef: number) => {
     let ix = byExpansion.get(ef);
@@ -280,12 +322,14 @@ export function openAnn(dir: string, opts: { expansionSearch?: number; load?: bo
       const ix = expansion ? indexFor(expansion) : index;
       return queries.map((q) => {
         if (q.length !== meta.dim) throw new UserError(`query vector has ${q.length} dimensions, the ANN index ${meta.dim}`);
-        const m = ix.search(q, kk, 1);
+        const m = ix.search(q, Math.min(meta.numDocs, kk * factor), 1);
+        if (exact) return exact.rank(q, Array.from(m.keys, Number), kk);
         const out: ScoredDoc[] = [];
         for (let i = 0; i < m.keys.length; i++) out.push({ doc: Number(m.keys[i]), score: 1 - m.distances[i] });
         return out;
       });
     },
+    close: () => exact?.close(),
   };
 }
 
@@ -301,5 +345,6 @@ export function loadAnnDenseIndex(dir: string, opts: { expansionSearch?: number 
       const qv = await (await embedder).embed(queries, "query");
       return ann.searchVectors(qv.map(normalize), k);
     },
+    close: () => ann.close(),
   };
 }

@@ -110,6 +110,7 @@ export async function openEngine(dir: string, opts: { shared?: boolean; buffers?
     }),
     close() {
       docs.close();
+      dense?.close?.();
     },
   };
 }
