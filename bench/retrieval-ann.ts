@@ -101,7 +101,7 @@ export async function annBench(work: string) {
   const generateSeconds = (performance.now() - tg) / 1000;
   for (const f of ["ann.json", "ann.usearch", "ann-build.json", ANN_PARTIAL]) if (existsSync(join(dir, f))) renameSync(join(dir, f), join(dir, `${f}.old`));
   // Graph order alone, and rescored (rescore × 10 candidates ranked by the exact vectors, the default search).
-  const variants: [number, number][] = [[64, 1], [params.expansionSearch, 1], [64, params.rescore], [params.expansionSearch, params.rescore]];
+  const variants: [number, number][] = [[64, 1], [params.expansionSearch, 1], [params.expansionSearch, params.rescore], [256, params.rescore]];
   const variantKey = (ef: number, rescore: number) => `ef${ef}${rescore > 1 ? `+rescore${rescore}` : ""}`;
   const points: AnnPoint[] = [];
   const t0 = performance.now();

@@ -270,6 +270,15 @@ export function viewGraph(
   const index = newIndex(dim, params);
   index.view(path);
   const exact = rescore && rescore.factor > 1 ? new ExactRescorer(rescore.vectors, dim) : undefined;
+  const release = () => {
+    // usearch has no close(): viewing a one-vector file unmaps the big one now instead of at garbage collection.
+    const tiny = `${path}.release-${process.pid}`;
+    const t = newIndex(dim, params);
+    t.add(0n, new Float32Array(dim).fill(1), 1);
+    t.save(tiny);
+    index.view(tiny);
+    rmSync(tiny, { force: true });
+  };
   return {
     size: index.size(),
     search(q, k) {
@@ -277,7 +286,10 @@ export function viewGraph(
       if (exact) return exact.rank(q, Array.from(m.keys, Number), k);
       return Array.from(m.keys, (key, i) => ({ doc: Number(key), score: 1 - m.distances[i] }));
     },
-    close: () => exact?.close(),
+    close: () => {
+      exact?.close();
+      release();
+    },
   };
 }
 
