@@ -20,6 +20,7 @@ interface IndexBuildFlags {
   annEfSearch: number;
   annChunk: number;
   annThreads: number;
+  annRescore: number;
 }
 
 export function register(program: Command): void {
@@ -38,6 +39,7 @@ export function register(program: Command): void {
     .option("--ann-connectivity <n>", "HNSW M (neighbours per node)", intOption("--ann-connectivity", 4, 256), 16)
     .option("--ann-ef-construction <n>", "HNSW efConstruction", intOption("--ann-ef-construction", 8, 4096), 128)
     .option("--ann-ef-search <n>", "HNSW ef at search time (stored in ann.json)", intOption("--ann-ef-search", 8, 4096), 128)
+    .option("--ann-rescore <n>", "search ranks rescore × k graph candidates by the exact vectors (1 = off; stored in ann.json)", intOption("--ann-rescore", 1, 100), 4)
     .option("--ann-chunk <n>", "vectors added between checkpoints", intOption("--ann-chunk", 1), 50_000)
     .option("--ann-threads <n>", "ANN build threads (0 = all cores)", intOption("--ann-threads", 0, 1024), 0)
     .option("--k1 <x>", "BM25 k1", numberOption("--k1", 0), 0.9)
@@ -69,6 +71,7 @@ export function register(program: Command): void {
               connectivity: o.annConnectivity,
               expansionAdd: o.annEfConstruction,
               expansionSearch: o.annEfSearch,
+              rescore: o.annRescore,
               chunk: o.annChunk,
               threads: o.annThreads,
             }
