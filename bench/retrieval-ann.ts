@@ -65,7 +65,7 @@ function generate(dir: string, n: number, sizes: number[], queries: Float32Array
 }
 
 /** Least squares y = a + b x. */
-function fitLine(xs: number[], ys: number[]) {
+export function fitLine(xs: number[], ys: number[]) {
   const n = xs.length;
   const mx = xs.reduce((a, b) => a + b, 0) / n;
   const my = ys.reduce((a, b) => a + b, 0) / n;
@@ -74,6 +74,16 @@ function fitLine(xs: number[], ys: number[]) {
   xs.forEach((x, i) => { sxy += (x - mx) * (ys[i] - my); sxx += (x - mx) ** 2; });
   const b = sxx ? sxy / sxx : 0;
   return { a: my - b * mx, b, at: (x: number) => my - b * mx + b * x };
+}
+
+/** Latency and recall of every measured search variant, projected to 21M (linear in log2 n). */
+export function projectVariants(points: AnnPoint[]) {
+  const lg = points.map((p) => Math.log2(p.n));
+  return Object.fromEntries(Object.keys(points[0].recall10).map((k) => [k, {
+    p50ms: fitLine(lg, points.map((p) => p.p50ms[k])).at(Math.log2(TARGET)),
+    p95ms: fitLine(lg, points.map((p) => p.p95ms[k])).at(Math.log2(TARGET)),
+    recall10: Math.min(1, fitLine(lg, points.map((p) => p.recall10[k])).at(Math.log2(TARGET))),
+  }]));
 }
 
 export interface AnnPoint {
@@ -101,7 +111,7 @@ export async function annBench(work: string) {
   const generateSeconds = (performance.now() - tg) / 1000;
   for (const f of ["ann.json", "ann.usearch", "ann-build.json", ANN_PARTIAL]) if (existsSync(join(dir, f))) renameSync(join(dir, f), join(dir, `${f}.old`));
   // Graph order alone, and rescored (rescore × 10 candidates ranked by the exact vectors, the default search).
-  const variants: [number, number][] = [[64, 1], [params.expansionSearch, 1], [params.expansionSearch, params.rescore], [256, params.rescore]];
+  const variants: [number, number][] = [[64, 1], [128, 1], [128, params.rescore], [256, params.rescore]];
   const variantKey = (ef: number, rescore: number) => `ef${ef}${rescore > 1 ? `+rescore${rescore}` : ""}`;
   const points: AnnPoint[] = [];
   const t0 = performance.now();
@@ -180,6 +190,7 @@ export async function annBench(work: string) {
     method: "build time: power law fitted on the measured sizes; graph MB and build RSS: linear in n; p50/p95 and recall: linear in log2 n",
   };
   const result = {
+    projectedByVariant: projectVariants(points),
     vectors: "clusteredVectors: 768-d unit vectors, 1,000-cluster Gaussian mixture (Zipf-like sizes, 16-d subspace per cluster + isotropic noise), seed 1; 200 fresh queries",
     params: { ...params, threads: "all cores (2)" },
     generateSeconds,

@@ -36,7 +36,7 @@ export const AnnParamsSchema = z
     quantization: z.enum(["f32", "f16", "i8"]).default("f16").describe("how vectors are stored in the graph"),
     connectivity: z.number().int().min(4).max(256).default(16).describe("HNSW M: neighbours per node"),
     expansionAdd: z.number().int().min(8).max(4096).default(128).describe("HNSW efConstruction: candidate list when adding"),
-    expansionSearch: z.number().int().min(8).max(4096).default(128).describe("HNSW ef: candidate list when searching"),
+    expansionSearch: z.number().int().min(8).max(4096).default(256).describe("HNSW ef: candidate list when searching"),
     rescore: z.number().int().min(1).max(100).default(4)
       .describe("search rescoring: take rescore × k candidates from the graph, rank them by the exact f32 vectors (1 = off)"),
     chunk: z.number().int().min(1).default(50_000).describe("vectors added between checkpoints"),

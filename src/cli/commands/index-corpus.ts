@@ -38,7 +38,7 @@ export function register(program: Command): void {
     .option("--ann-quantization <q>", "ANN vector storage: f32 | f16 | i8", "f16")
     .option("--ann-connectivity <n>", "HNSW M (neighbours per node)", intOption("--ann-connectivity", 4, 256), 16)
     .option("--ann-ef-construction <n>", "HNSW efConstruction", intOption("--ann-ef-construction", 8, 4096), 128)
-    .option("--ann-ef-search <n>", "HNSW ef at search time (stored in ann.json)", intOption("--ann-ef-search", 8, 4096), 128)
+    .option("--ann-ef-search <n>", "HNSW ef at search time (stored in ann.json)", intOption("--ann-ef-search", 8, 4096), 256)
     .option("--ann-rescore <n>", "search ranks rescore × k graph candidates by the exact vectors (1 = off; stored in ann.json)", intOption("--ann-rescore", 1, 100), 4)
     .option("--ann-chunk <n>", "vectors added between checkpoints", intOption("--ann-chunk", 1), 50_000)
     .option("--ann-threads <n>", "ANN build threads (0 = all cores)", intOption("--ann-threads", 0, 1024), 0)
