@@ -125,6 +125,18 @@ describe("the official openai client against research serve model", () => {
     expect(finishes).toEqual(whole.choices.map((c) => c.finish_reason));
   });
 
+  test("a client that aborts a stream mid-way leaves the server serving", async () => {
+    const stream = await sc.completions.create({ model: "s", prompt: "Once", max_tokens: 200, temperature: 0, stream: true });
+    let n = 0;
+    for await (const _ of stream) if (++n === 3) stream.controller.abort();
+    expect(n).toBe(3);
+    await new Promise((r) => setTimeout(r, 300)); // the generation runs on; its writes go nowhere
+    const r = await sc.completions.create({ model: "s", prompt: "Once", max_tokens: 4, temperature: 0, stream: true });
+    let text = "";
+    for await (const c of r) text += c.choices[0]?.text ?? "";
+    expect(text.length).toBeGreaterThan(0);
+  });
+
   test("bad requests are APIErrors with status 400 naming the field, also when streaming", async () => {
     for (const bad of [
       () => sc.completions.create({ model: "x", prompt: "x", max_tokens: -1 }),

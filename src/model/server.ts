@@ -210,12 +210,12 @@ export async function startModelServer(opts: ModelServerOptions): Promise<ModelS
       res.writeHead(200, { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", connection: "keep-alive", "x-accel-buffering": "no" });
     };
     return {
-      send: (data: unknown) => { open(); if (!res.writableEnded) res.write(`data: ${JSON.stringify(data)}\n\n`); },
-      end: () => { open(); if (!res.writableEnded) res.end("data: [DONE]\n\n"); },
+      send: (data: unknown) => { open(); if (!res.writableEnded && !res.destroyed) res.write(`data: ${JSON.stringify(data)}\n\n`); },
+      end: () => { open(); if (!res.writableEnded && !res.destroyed) res.end("data: [DONE]\n\n"); },
       /** An error after the stream opened (OpenAI's form: an error event), or a 500 before. */
       error: (message: string) => {
         if (!reply.sent) return void reply.code(500).send({ error: { message, type: "server_error", param: null, code: null } });
-        if (!res.writableEnded) res.end(`data: ${JSON.stringify({ error: { message, type: "server_error", param: null, code: null } })}\n\ndata: [DONE]\n\n`);
+        if (!res.writableEnded && !res.destroyed) res.end(`data: ${JSON.stringify({ error: { message, type: "server_error", param: null, code: null } })}\n\ndata: [DONE]\n\n`);
       },
     };
   };
