@@ -4,7 +4,11 @@
  *    hotpotqa_distractor_500 (question as query): our BM25, a plain Okapi BM25 reference, dense (USE-lite), hybrid.
  * 2) Speed: a generated Zipf corpus (default 1M passages of ~100 words) with question-like 8–12-word queries that
  *    keep their frequent words: build rate, index size, in-process top-5 latency, worker-pool and HTTP throughput.
- * Env: RETRIEVAL_BENCH_DOCS (default 1000000), RETRIEVAL_BENCH_DENSE=0 to skip dense, RETRIEVAL_BENCH_DIR (cache).
+ * 3) The approximate dense index (HNSW, usearch) on clustered synthetic 768-d vectors: build time, RSS, recall@10
+ *    vs exact, query p50/p95, measured at growing sizes and projected to 21M (bench/retrieval-ann.ts).
+ * Env: RETRIEVAL_BENCH_DOCS (default 1000000), RETRIEVAL_BENCH_DENSE=0 to skip dense, RETRIEVAL_BENCH_DIR (cache),
+ * RETRIEVAL_BENCH_PARTS (default quality,speed,ann; a part left out keeps its section of an earlier
+ * bench/results/retrieval.json), RETRIEVAL_BENCH_ANN_* (see bench/retrieval-ann.ts).
  */
 import { createWriteStream, existsSync, mkdirSync, readFileSync, renameSync } from "node:fs";
 import { once } from "node:events";
@@ -211,38 +215,50 @@ async function speed(work: string, n: number) {
 export async function main(): Promise<void> {
   const n = Number(process.env.RETRIEVAL_BENCH_DOCS ?? 1_000_000);
   const withDense = process.env.RETRIEVAL_BENCH_DENSE !== "0";
+  const parts = new Set((process.env.RETRIEVAL_BENCH_PARTS ?? "quality,speed,ann").split(",").map((p) => p.trim()));
+  for (const p of parts) if (!["quality", "speed", "ann"].includes(p)) throw new Error(`RETRIEVAL_BENCH_PARTS: unknown part ${p} (quality, speed, ann)`);
   const work = process.env.RETRIEVAL_BENCH_DIR ?? join(tmpdir(), "research-bench-retrieval");
   mkdirSync(work, { recursive: true });
   mkdirSync(join(here, "results"), { recursive: true });
-  const q = await quality(work, withDense);
-  console.log(`\nHotpotQA distractor corpus: ${q.passages} passages, ${q.questions} questions; ${q.goldPresent} of ${q.goldTotal} gold paragraphs are in the corpus`);
-  console.table(Object.fromEntries(Object.entries(q.recall).map(([k, v]) => [k, {
-    "R@1": v.r1.toFixed(3), "R@5": v.r5.toFixed(3), "R@10": v.r10.toFixed(3),
-    "R@1 (present)": v.r1Present.toFixed(3), "R@5 (present)": v.r5Present.toFixed(3), "R@10 (present)": v.r10Present.toFixed(3),
-  }])));
   const resultPath = join(here, "results", "retrieval.json");
-  const previous = existsSync(resultPath) ? (JSON.parse(readFileSync(resultPath, "utf8")) as { speed?: unknown }) : {};
-  if (n === 0) {
-    // Quality only (RETRIEVAL_BENCH_DOCS=0): keep the speed section of an earlier run.
-    writeJsonAtomic(resultPath, { ...previous, date: new Date().toISOString(), quality: q });
-    return;
+  const previous = existsSync(resultPath) ? (JSON.parse(readFileSync(resultPath, "utf8")) as Record<string, unknown>) : {};
+  const result: Record<string, unknown> = { ...previous, date: new Date().toISOString() };
+  if (parts.has("quality")) {
+    const q = await quality(work, withDense);
+    console.log(`\nHotpotQA distractor corpus: ${q.passages} passages, ${q.questions} questions; ${q.goldPresent} of ${q.goldTotal} gold paragraphs are in the corpus`);
+    console.table(Object.fromEntries(Object.entries(q.recall).map(([k, v]) => [k, {
+      "R@1": v.r1.toFixed(3), "R@5": v.r5.toFixed(3), "R@10": v.r10.toFixed(3),
+      "R@1 (present)": v.r1Present.toFixed(3), "R@5 (present)": v.r5Present.toFixed(3), "R@10 (present)": v.r10Present.toFixed(3),
+    }])));
+    result.quality = q;
+    writeJsonAtomic(resultPath, result);
   }
-  const s = await speed(work, n);
-  console.log(`\nZipf corpus: ${n} passages; query e.g. "${s.sampleQuery}"`);
-  console.table({
-    "build passages/s (wall)": s.build.passagesPerSecond.toFixed(0),
-    "build passages/s (per CPU second)": s.build.passagesPerCpuSecond.toFixed(0),
-    "index size MB": s.indexMB.toFixed(0),
-    "top-5 p50 ms (MaxScore)": s.latencyMs.p50.toFixed(2),
-    "top-5 p95 ms (MaxScore)": s.latencyMs.p95.toFixed(2),
-    "top-5 p50 / p95 ms, CPU time": `${s.latencyMs.cpuP50.toFixed(2)} / ${s.latencyMs.cpuP95.toFixed(2)}`,
-    "top-5 p50 ms (exhaustive)": s.latencyMs.exhaustiveP50.toFixed(2),
-    "machine load average (1/5/15 min)": s.loadAverage.map((x) => x.toFixed(1)).join(" / "),
-    "qps, 1 thread": s.qps.oneThread.toFixed(0),
-    "qps, pool of 2 workers": s.qps.pool2Workers.toFixed(0),
-    "qps, HTTP 64 clients": s.qps.http64Clients.toFixed(0),
-    "HTTP / in-process": s.qps.httpVsInProcess.toFixed(2),
-    "HTTP failed requests": `${s.http.failed} of ${s.http.requests}`,
-  });
-  writeJsonAtomic(resultPath, { date: new Date().toISOString(), quality: q, speed: s });
+  // Speed (RETRIEVAL_BENCH_DOCS=0 skips it too, keeping the speed section of an earlier run).
+  if (parts.has("speed") && n > 0) {
+    const s = await speed(work, n);
+    console.log(`\nZipf corpus: ${n} passages; query e.g. "${s.sampleQuery}"`);
+    console.table({
+      "build passages/s (wall)": s.build.passagesPerSecond.toFixed(0),
+      "build passages/s (per CPU second)": s.build.passagesPerCpuSecond.toFixed(0),
+      "index size MB": s.indexMB.toFixed(0),
+      "top-5 p50 ms (MaxScore)": s.latencyMs.p50.toFixed(2),
+      "top-5 p95 ms (MaxScore)": s.latencyMs.p95.toFixed(2),
+      "top-5 p50 / p95 ms, CPU time": `${s.latencyMs.cpuP50.toFixed(2)} / ${s.latencyMs.cpuP95.toFixed(2)}`,
+      "top-5 p50 ms (exhaustive)": s.latencyMs.exhaustiveP50.toFixed(2),
+      "machine load average (1/5/15 min)": s.loadAverage.map((x) => x.toFixed(1)).join(" / "),
+      "qps, 1 thread": s.qps.oneThread.toFixed(0),
+      "qps, pool of 2 workers": s.qps.pool2Workers.toFixed(0),
+      "qps, HTTP 64 clients": s.qps.http64Clients.toFixed(0),
+      "HTTP / in-process": s.qps.httpVsInProcess.toFixed(2),
+      "HTTP failed requests": `${s.http.failed} of ${s.http.requests}`,
+    });
+    result.speed = s;
+    writeJsonAtomic(resultPath, result);
+  }
+  if (parts.has("ann")) {
+    console.log("\nApproximate dense index (usearch HNSW) on clustered synthetic 768-d vectors");
+    const { annBench } = await import("./retrieval-ann.js");
+    result.ann = await annBench(work);
+    writeJsonAtomic(resultPath, result);
+  }
 }

@@ -175,6 +175,11 @@ export function createEngine(model: LoadedModel, opts: EngineOptions = {}): Engi
           s.ids.push(id);
           s.logprobs.push(logprob);
           s.pending = [id];
+          try {
+            s.req.onToken?.(id, logprob);
+          } catch {
+            // a listener's failure (a closed stream) never stops the batch
+          }
           const reason = check(s, id);
           if (reason) s.job.done(finish(s, reason));
           else still.push(s);

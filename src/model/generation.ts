@@ -20,6 +20,8 @@ export interface GenerationRequest {
    * response when there is one, which the server continues (vLLM `continue_final_message`). Text backends ignore it.
    */
   messages?: ChatMessage[];
+  /** Called by the native engine after each generated token (streaming servers); ignored by other backends. */
+  onToken?: (id: number, logprob: number) => void;
 }
 
 export interface GenerationResult {

@@ -60,7 +60,7 @@ describe("OpenAI-compatible model server", () => {
     [{ prompt: "x", temperature: "hot" }, "temperature"],
     [{ prompt: 5 }, "prompt"],
     [{ prompt: "x", max_tokens: 100000 }, "max_tokens"],
-    [{ prompt: "x", stream: true }, "stream"],
+    [{ prompt: "x", stream: "yes" }, "stream"],
   ])("a bad body %j gets a 400 naming %s", async (body, field) => {
     const { status, json } = await post(stories, "/v1/completions", body);
     expect(status).toBe(400);
@@ -86,6 +86,21 @@ describe("OpenAI-compatible model server", () => {
     const noMsgs = await post(qwen, "/v1/chat/completions", { messages: [] });
     expect(noMsgs.status).toBe(400);
     expect(noMsgs.json.error.param).toBe("messages");
+  });
+});
+
+describe("streaming wire format", () => {
+  test("SSE: data: lines of JSON chunks, ending with data: [DONE]", async () => {
+    const res = await fetch(`${stories.url}/v1/completions`, {
+      method: "POST", headers: { "content-type": "application/json" },
+      body: JSON.stringify({ prompt: "Tom", max_tokens: 8, temperature: 0, stream: true }),
+    });
+    expect(res.headers.get("content-type")).toContain("text/event-stream");
+    const events = (await res.text()).split("\n\n").filter(Boolean);
+    expect(events[events.length - 1]).toBe("data: [DONE]");
+    const chunks = events.slice(0, -1).map((e) => JSON.parse(e.replace(/^data: /, "")) as { choices: { text: string; finish_reason: string | null }[] });
+    expect(chunks.at(-1)!.choices[0].finish_reason).toBe("length");
+    expect(chunks.slice(0, -1).every((c) => c.choices[0].finish_reason === null)).toBe(true);
   });
 });
 

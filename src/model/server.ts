@@ -2,12 +2,17 @@
  * @module model/server — an OpenAI-compatible HTTP server over the native engine (fastify): `GET /v1/models`,
  * `POST /v1/completions`, `POST /v1/chat/completions` (chat template rendered with @huggingface/jinja).
  * Stop strings are excluded from the returned text, as OpenAI does; every request joins the engine's shared batch.
+ * `stream: true` answers with server-sent events as OpenAI does (`text_completion` / `chat.completion.chunk`
+ * chunks, a final chunk with `finish_reason`, a usage chunk with `stream_options.include_usage`, then
+ * `data: [DONE]`); the concatenated deltas equal the non-streamed text (text that could still turn out to be part
+ * of a stop string, or an incomplete character, is held back until it is certain). Requests beyond `maxBatch +
+ * maxQueue` in flight get 503 with a Retry-After header.
  */
 import Fastify, { type FastifyReply } from "fastify";
 import { z } from "zod";
 import { randomUUID } from "node:crypto";
 import type { GenerationRequest, GenerationResult } from "./generation.js";
-import { createEngine, encodePrompt, type Engine, type LoadedModel } from "./generate.js";
+import { createEngine, decodeAfter, encodePrompt, type Engine, type LoadedModel } from "./generate.js";
 import { renderChat, stripEos, tokenizerChatOptions } from "../tokenizer/chat.js";
 
 export interface ModelServerOptions {
@@ -21,6 +26,10 @@ export interface ModelServerOptions {
   maxTokensLimit?: number;
   /** Engine batch size when the server builds the engine. */
   maxBatch?: number;
+  /** Requests that may wait beyond the engine's batch before new ones get 503 + Retry-After (default 1024). */
+  maxQueue?: number;
+  /** Retry-After seconds sent with 503 (default 1). */
+  retryAfterSeconds?: number;
 }
 
 export interface ModelServer {
@@ -39,7 +48,8 @@ const common = {
   n: z.number().int().min(1).max(64).nullish(),
   stop: stopField,
   seed: z.number().int().nullish(),
-  stream: z.literal(false).nullish(),
+  stream: z.boolean().nullish(),
+  stream_options: z.object({ include_usage: z.boolean().optional() }).nullish(),
   user: z.string().optional(),
   /** Non-standard: return the generated token ids per choice. */
   return_token_ids: z.boolean().optional(),
@@ -87,6 +97,47 @@ function openAiText(r: GenerationResult, engine: Engine): string {
   return r.text;
 }
 
+/** One streamed choice: receives tokens, emits the text that is certain (see the module doc). */
+class ChoiceStream {
+  private ids: number[] = [];
+  private lps: number[] = [];
+  private sentTokens = 0;
+  emitted = "";
+  constructor(
+    private engine: Engine,
+    private prev: number | undefined,
+    private holdBack: number,
+  ) {}
+  add(id: number, logprob: number): void {
+    this.ids.push(id);
+    this.lps.push(logprob);
+  }
+  /** Text safe to send now (excludes the newest token, which may be EOS or complete a stop string). */
+  delta(): string {
+    if (this.ids.length < 2) return "";
+    let text = decodeAfter(this.engine.tokenizer, this.prev, this.ids.slice(0, -1));
+    while (text.endsWith("\uFFFD")) text = text.slice(0, -1); // a character still being spelled in bytes
+    const safe = text.slice(0, Math.max(0, text.length - this.holdBack));
+    if (safe.length <= this.emitted.length || !safe.startsWith(this.emitted)) return "";
+    const d = safe.slice(this.emitted.length);
+    this.emitted = safe;
+    return d;
+  }
+  /** The rest of the final text. */
+  rest(final: string): string {
+    if (!final.startsWith(this.emitted)) throw new Error(`stream: sent text is not a prefix of the result (${JSON.stringify(this.emitted)})`);
+    const d = final.slice(this.emitted.length);
+    this.emitted = final;
+    return d;
+  }
+  /** Ids and logprobs of the tokens not yet reported. */
+  newTokens(): { ids: number[]; logprobs: number[] } {
+    const out = { ids: this.ids.slice(this.sentTokens), logprobs: this.lps.slice(this.sentTokens) };
+    this.sentTokens = this.ids.length;
+    return out;
+  }
+}
+
 export async function startModelServer(opts: ModelServerOptions): Promise<ModelServer> {
   let engine: Engine;
   let name = opts.modelName;
@@ -107,16 +158,26 @@ export async function startModelServer(opts: ModelServerOptions): Promise<ModelS
     data: [{ id: modelName, object: "model", created, owned_by: "research-ts", max_model_len: ctx }],
   }));
 
-  /** Run n samples for each prompt; validates budget and context. */
-  const run = async (reply: FastifyReply, prompts: number[][], body: z.infer<z.ZodObject<typeof common>>, maxTokens: number) => {
+  const maxQueue = opts.maxQueue ?? 1024;
+  const maxBatch = opts.maxBatch ?? 16;
+  let inFlight = 0;
+  /** Streams of one request's choices, when it streams. */
+  type OnChoice = (choice: number, stream: ChoiceStream) => void;
+
+  /** Run n samples for each prompt; validates budget and context. `onChoice` makes it stream. */
+  const run = async (reply: FastifyReply, prompts: number[][], body: z.infer<z.ZodObject<typeof common>>, maxTokens: number, streams?: { holdBack: number; started: (s: ChoiceStream[]) => void; onToken: OnChoice }) => {
     if (maxTokens > maxTokensLimit) return { error: badRequest(reply, `max_tokens: ${maxTokens} exceeds the limit ${maxTokensLimit}`) };
     for (const p of prompts)
       if (p.length >= ctx) return { error: badRequest(reply, `prompt: ${p.length} tokens do not fit the context of ${ctx}`) };
     const n = body.n ?? 1;
     const stop = body.stop == null ? [] : typeof body.stop === "string" ? [body.stop] : body.stop;
     const reqs: GenerationRequest[] = [];
+    const choiceStreams: ChoiceStream[] = [];
     prompts.forEach((ids, pi) => {
-      for (let i = 0; i < n; i++)
+      for (let i = 0; i < n; i++) {
+        const index = pi * n + i;
+        const cs = streams ? new ChoiceStream(engine, ids[ids.length - 1], streams.holdBack) : undefined;
+        if (cs) choiceStreams.push(cs);
         reqs.push({
           prompt: "",
           promptIds: ids,
@@ -126,13 +187,53 @@ export async function startModelServer(opts: ModelServerOptions): Promise<ModelS
           topP: body.top_p ?? 1,
           topK: body.top_k != null && body.top_k > 0 ? body.top_k : undefined,
           seed: body.seed != null ? body.seed + pi * n + i : undefined,
+          ...(cs ? { onToken: (id: number, lp: number) => { cs.add(id, lp); streams!.onToken(index, cs); } } : {}),
         });
+      }
     });
+    streams?.started(choiceStreams);
     const results = await engine.generate(reqs);
     const promptTokens = prompts.reduce((a, p) => a + p.length, 0);
     const completionTokens = results.reduce((a, r) => a + r.tokenIds!.length, 0);
-    return { results, usage: { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens } };
+    return { results, streams: choiceStreams, usage: { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens } };
   };
+  const holdBackFor = (stop: string | string[] | null | undefined) =>
+    Math.max(0, ...(stop == null ? [] : typeof stop === "string" ? [stop] : stop).map((x) => x.length - 1));
+
+  /** Server-sent events on the reply, opened at the first event (so a request refused before it gets a plain 400). */
+  const sse = (reply: FastifyReply) => {
+    const res = reply.raw;
+    const open = () => {
+      if (reply.sent) return;
+      reply.hijack();
+      res.writeHead(200, { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", connection: "keep-alive", "x-accel-buffering": "no" });
+    };
+    return {
+      send: (data: unknown) => { open(); if (!res.writableEnded && !res.destroyed) res.write(`data: ${JSON.stringify(data)}\n\n`); },
+      end: () => { open(); if (!res.writableEnded && !res.destroyed) res.end("data: [DONE]\n\n"); },
+      /** An error after the stream opened (OpenAI's form: an error event), or a 500 before. */
+      error: (message: string) => {
+        if (!reply.sent) return void reply.code(500).send({ error: { message, type: "server_error", param: null, code: null } });
+        if (!res.writableEnded && !res.destroyed) res.end(`data: ${JSON.stringify({ error: { message, type: "server_error", param: null, code: null } })}\n\ndata: [DONE]\n\n`);
+      },
+    };
+  };
+
+  // Admission: requests beyond the engine's batch and the queue bound get 503 + Retry-After.
+  app.addHook("onRequest", async (request, reply) => {
+    if (request.method !== "POST") return;
+    if (inFlight >= maxBatch + maxQueue) {
+      return reply
+        .code(503)
+        .header("retry-after", String(opts.retryAfterSeconds ?? 1))
+        .send({ error: { message: `overloaded: ${inFlight} requests in flight (max-batch ${maxBatch} + max-queue ${maxQueue}); retry later`, type: "server_error", param: null, code: "overloaded" } });
+    }
+    inFlight++;
+    let released = false;
+    const release = () => { if (!released) { released = true; inFlight--; } };
+    reply.raw.once("finish", release);
+    reply.raw.once("close", release);
+  });
   const finishReason = (r: GenerationResult) => (r.finishReason === "length" ? "length" : "stop");
   /** vLLM's stop_reason: the matched stop string, null otherwise. */
   const stopReason = (r: GenerationResult) => (r.finishReason === "stop" ? (r.stopString ?? null) : null);
@@ -150,28 +251,63 @@ export async function startModelServer(opts: ModelServerOptions): Promise<ModelS
       : (p as number[][]).map((ids) => (ids.length ? ids : encodePrompt(engine.tokenizer, "")));
     for (const ids of prompts)
       for (const id of ids) if (id >= engine.config.vocab_size) return badRequest(reply, `prompt: token id ${id} >= vocab size ${engine.config.vocab_size}`);
+    const logprobsFor = (ids: number[], lps: number[], start: number) => {
+      let offset = start;
+      const tokens = tokenTexts(ids, body.return_tokens_as_token_ids);
+      return { tokens, token_logprobs: lps, top_logprobs: null, text_offset: tokens.map((t) => ((offset += t.length), offset - t.length)) };
+    };
+    const id = `cmpl-${randomUUID()}`;
+    const createdAt = Math.floor(Date.now() / 1000);
+    if (body.stream) {
+      const ev = sse(reply);
+      const offsets: number[] = [];
+      const chunk = (index: number, text: string, cs: ChoiceStream, finish: string | null, extra: Record<string, unknown> = {}) => {
+        const t = cs.newTokens();
+        const lp = body.logprobs != null ? logprobsFor(t.ids, t.logprobs, offsets[index] ?? 0) : null;
+        if (lp) offsets[index] = (offsets[index] ?? 0) + lp.tokens.join("").length;
+        ev.send({
+          id, object: "text_completion", created: createdAt, model: modelName,
+          choices: [{ index, text, logprobs: lp, finish_reason: finish, ...extra }],
+          ...(body.stream_options?.include_usage ? { usage: null } : {}),
+        });
+      };
+      try {
+        const out = await run(reply, prompts, body, body.max_tokens ?? 16, {
+          holdBack: holdBackFor(body.stop),
+          started: () => {},
+          onToken: (index, cs) => {
+            const d = cs.delta();
+            if (d) chunk(index, d, cs, null);
+          },
+        });
+        if ("error" in out) return out.error;
+        out.results.forEach((r, index) => {
+          const cs = out.streams[index];
+          chunk(index, cs.rest(openAiText(r, engine)), cs, finishReason(r), { stop_reason: stopReason(r), ...(body.return_token_ids ? { token_ids: r.tokenIds } : {}) });
+        });
+        if (body.stream_options?.include_usage) ev.send({ id, object: "text_completion", created: createdAt, model: modelName, choices: [], usage: out.usage });
+        ev.end();
+      } catch (e) {
+        ev.error((e as Error).message);
+      }
+      return reply;
+    }
     const out = await run(reply, prompts, body, body.max_tokens ?? 16);
     if ("error" in out) return out.error;
     return {
-      id: `cmpl-${randomUUID()}`,
+      id,
       object: "text_completion",
-      created: Math.floor(Date.now() / 1000),
+      created: createdAt,
       model: modelName,
-      choices: out.results.map((r, index) => {
-        const text = openAiText(r, engine);
-        let offset = 0;
-        const tokens = tokenTexts(r.tokenIds!, body.return_tokens_as_token_ids);
-        return {
-          index,
-          text,
-          logprobs: body.logprobs != null
-            ? { tokens, token_logprobs: r.logprobs, top_logprobs: null, text_offset: tokens.map((t) => ((offset += t.length), offset - t.length)) }
-            : null,
-          finish_reason: finishReason(r),
-          stop_reason: stopReason(r),
-          ...(body.return_token_ids ? { token_ids: r.tokenIds } : {}),
-        };
-      }),
+      system_fingerprint: null,
+      choices: out.results.map((r, index) => ({
+        index,
+        text: openAiText(r, engine),
+        logprobs: body.logprobs != null ? logprobsFor(r.tokenIds!, r.logprobs!, 0) : null,
+        finish_reason: finishReason(r),
+        stop_reason: stopReason(r),
+        ...(body.return_token_ids ? { token_ids: r.tokenIds } : {}),
+      })),
       usage: out.usage,
     };
   });
@@ -198,19 +334,59 @@ export async function startModelServer(opts: ModelServerOptions): Promise<ModelS
       prompt = prompt.slice(0, at + last.content.length);
     }
     const ids = engine.tokenizer.encode(prompt);
-    const out = await run(reply, [ids.length ? ids : encodePrompt(engine.tokenizer, "")], body, body.max_completion_tokens ?? body.max_tokens ?? Math.min(maxTokensLimit, ctx - ids.length));
+    const promptIds = [ids.length ? ids : encodePrompt(engine.tokenizer, "")];
+    const maxTokens = body.max_completion_tokens ?? body.max_tokens ?? Math.min(maxTokensLimit, ctx - ids.length);
+    const contentLogprobs = (tokIds: number[], lps: number[]) =>
+      tokIds.map((t, i) => {
+        const token = engine.tokenizer.decode([t]);
+        return { token, logprob: lps[i], bytes: [...Buffer.from(token)], top_logprobs: [] };
+      });
+    const id = `chatcmpl-${randomUUID()}`;
+    const createdAt = Math.floor(Date.now() / 1000);
+    if (body.stream) {
+      const ev = sse(reply);
+      const chunk = (index: number, delta: Record<string, unknown>, cs: ChoiceStream | undefined, finish: string | null, extra: Record<string, unknown> = {}) => {
+        const t = cs?.newTokens();
+        ev.send({
+          id, object: "chat.completion.chunk", created: createdAt, model: modelName, system_fingerprint: null,
+          choices: [{ index, delta, logprobs: body.logprobs && t ? { content: contentLogprobs(t.ids, t.logprobs) } : null, finish_reason: finish, ...extra }],
+          ...(body.stream_options?.include_usage ? { usage: null } : {}),
+        });
+      };
+      try {
+        const out = await run(reply, promptIds, body, maxTokens, {
+          holdBack: holdBackFor(body.stop),
+          started: (streams) => streams.forEach((_, index) => chunk(index, { role: "assistant", content: "" }, undefined, null)),
+          onToken: (index, cs) => {
+            const d = cs.delta();
+            if (d) chunk(index, { content: d }, cs, null);
+          },
+        });
+        if ("error" in out) return out.error;
+        out.results.forEach((r, index) => {
+          const cs = out.streams[index];
+          const rest = cs.rest(openAiText(r, engine));
+          chunk(index, rest ? { content: rest } : {}, cs, finishReason(r), { stop_reason: stopReason(r), ...(body.return_token_ids ? { token_ids: r.tokenIds } : {}) });
+        });
+        if (body.stream_options?.include_usage) ev.send({ id, object: "chat.completion.chunk", created: createdAt, model: modelName, system_fingerprint: null, choices: [], usage: out.usage });
+        ev.end();
+      } catch (e) {
+        ev.error((e as Error).message);
+      }
+      return reply;
+    }
+    const out = await run(reply, promptIds, body, maxTokens);
     if ("error" in out) return out.error;
     return {
-      id: `chatcmpl-${randomUUID()}`,
+      id,
       object: "chat.completion",
-      created: Math.floor(Date.now() / 1000),
+      created: createdAt,
       model: modelName,
+      system_fingerprint: null,
       choices: out.results.map((r, index) => ({
         index,
-        message: { role: "assistant", content: openAiText(r, engine) },
-        logprobs: body.logprobs
-          ? { content: r.tokenIds!.map((id, i) => ({ token: engine.tokenizer.decode([id]), logprob: r.logprobs![i], bytes: [...Buffer.from(engine.tokenizer.decode([id]))], top_logprobs: [] })) }
-          : null,
+        message: { role: "assistant", content: openAiText(r, engine), refusal: null },
+        logprobs: body.logprobs ? { content: contentLogprobs(r.tokenIds!, r.logprobs!), refusal: null } : null,
         finish_reason: finishReason(r),
         stop_reason: stopReason(r),
         ...(body.return_token_ids ? { token_ids: r.tokenIds } : {}),

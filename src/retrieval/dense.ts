@@ -73,6 +73,7 @@ export interface DenseIndex {
   meta: DenseMeta;
   buffer: ArrayBufferLike;
   search(queries: string[], k: number): Promise<ScoredDoc[][]>;
+  close?(): void;
 }
 
 /** Exact top-k by inner product of unit vectors (cosine). vectors: (N, D) row-major. */

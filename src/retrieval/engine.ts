@@ -52,7 +52,14 @@ export interface SearchEngine {
   close(): void;
 }
 
-export async function openEngine(dir: string, opts: { shared?: boolean; buffers?: SharedBuffers } = {}): Promise<SearchEngine> {
+/**
+ * Which dense index answers dense (and hybrid) searches: "auto" (the default) the approximate one (ann.json,
+ * memory-mapped) when the directory has it, else the exact vectors; "exact" always the exact vectors; "ann"
+ * the approximate one or an error.
+ */
+export type DenseChoice = "auto" | "exact" | "ann";
+
+export async function openEngine(dir: string, opts: { shared?: boolean; buffers?: SharedBuffers; dense?: DenseChoice } = {}): Promise<SearchEngine> {
   const meta = readIndexMeta(dir);
   const bm25: Bm25Index = loadBm25(dir, { shared: opts.shared, buffer: opts.buffers?.bm25 });
   const analyzer: Analyzer = createAnalyzer({ stem: bm25.meta.analyzer.includes("porter"), cacheSize: 100_000 });
@@ -60,9 +67,15 @@ export async function openEngine(dir: string, opts: { shared?: boolean; buffers?
   const docs: DocStore = openDocStore(dir);
   let dense: DenseIndex | undefined;
   if (meta.kinds.includes("dense")) {
-    const { loadDenseIndex } = await import("./dense.js");
-    dense = await loadDenseIndex(dir, { shared: opts.shared, buffer: opts.buffers?.vectors });
-  }
+    const choice = opts.dense ?? "auto";
+    if (choice === "ann" || (choice === "auto" && existsSync(join(dir, "ann.json")))) {
+      const { loadAnnDenseIndex } = await import("./ann.js");
+      dense = loadAnnDenseIndex(dir);
+    } else {
+      const { loadDenseIndex } = await import("./dense.js");
+      dense = await loadDenseIndex(dir, { shared: opts.shared, buffer: opts.buffers?.vectors });
+    }
+  } else if (opts.dense === "ann") throw new UserError(`index ${dir} has no dense vectors; rebuild it with --kind dense --ann`);
   const defaultMode: SearchMode = meta.kinds.includes("hybrid") ? "hybrid" : "bm25";
 
   const bm25Docs = (q: string, k: number): ScoredDoc[] =>
@@ -97,6 +110,7 @@ export async function openEngine(dir: string, opts: { shared?: boolean; buffers?
     }),
     close() {
       docs.close();
+      dense?.close?.();
     },
   };
 }

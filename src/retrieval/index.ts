@@ -7,15 +7,17 @@
  */
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
+import type { z } from "zod";
 import { recordError, type RecordPlace } from "../data/formats.js";
-import { UserError } from "../util/errors.js";
+import { InputError, UserError } from "../util/errors.js";
 import { writeJsonAtomic } from "../util/fs.js";
 import { createProgress } from "../util/progress.js";
 import { Bm25Builder, Bm25ParamsSchema, saveBm25, type Bm25Params } from "./bm25.js";
 import { fileSize, placeText, readCorpusLines } from "./corpus.js";
 import type { DenseWriter } from "./dense.js";
 import { createDocStore } from "./docstore.js";
-import { INDEX_META, openEngine, type IndexMeta, type SearchMode } from "./engine.js";
+import type { AnnBuildStats, AnnParamsSchema } from "./ann.js";
+import { INDEX_META, readIndexMeta, openEngine, type DenseChoice, type IndexMeta, type SearchMode } from "./engine.js";
 import { createAnalyzer } from "./tokenize.js";
 import type { Retriever } from "./types.js";
 
@@ -36,6 +38,13 @@ export interface BuildOptions {
   quiet?: boolean;
   /** `line`: the JSONL/TSV line, else the 1-based row; `where`: "file:line" or "file [row]". */
   onSkip?: (line: number, reason: string, where: string) => void;
+  /**
+   * Also build the approximate (HNSW) dense index after the exact vectors (dense/hybrid only). Resumable: run
+   * the same build again after a kill and an index at `out` whose ANN is unfinished resumes from its checkpoint.
+   */
+  ann?: boolean | z.input<typeof AnnParamsSchema>;
+  /** Called after each ANN checkpoint. */
+  onAnnCheckpoint?: (added: number, total: number) => void;
 }
 
 export interface BuildStats {
@@ -46,6 +55,12 @@ export interface BuildStats {
   seconds: number;
   passagesPerSecond: number;
   bytes: number;
+  /** The ANN build, when asked for. */
+  ann?: AnnBuildStats;
+}
+
+function dirBytes(dir: string): number {
+  return readdirSync(dir).map((f) => fileSize(join(dir, f))).reduce((a, b) => a + b, 0);
 }
 
 /** Stream the corpus once into a new index directory (built beside `out`, then renamed into place). */
@@ -53,6 +68,19 @@ export async function buildIndex(opts: BuildOptions): Promise<BuildStats> {
   const t0 = performance.now();
   const kind = opts.kind ?? "bm25";
   const out = resolve(opts.out);
+  if (opts.ann && kind === "bm25") throw new UserError("--ann needs dense vectors: use --kind dense or --kind hybrid");
+  const annParams = opts.ann === true ? {} : opts.ann || undefined;
+  if (annParams && !opts.overwrite && existsSync(join(out, INDEX_META)) && !existsSync(join(out, "ann.json"))) {
+    // An index whose corpus phase finished: build or resume its ANN only.
+    const meta = readIndexMeta(out);
+    if (meta.corpus !== resolve(opts.corpus))
+      throw new UserError(`${out} is an index of ${meta.corpus}, not ${resolve(opts.corpus)}; pass --overwrite to replace it`);
+    if (!meta.kinds.includes("dense")) throw new UserError(`${out} has no dense vectors; pass --overwrite to rebuild it with --kind ${kind}`);
+    const { buildAnn } = await import("./ann.js");
+    const ann = await buildAnn(out, { params: annParams, quiet: opts.quiet, onCheckpoint: opts.onAnnCheckpoint });
+    const seconds = (performance.now() - t0) / 1000;
+    return { passages: meta.numPassages, skipped: meta.skipped, terms: 0, postings: 0, seconds, passagesPerSecond: meta.numPassages / seconds, bytes: dirBytes(out), ann };
+  }
   if (existsSync(out) && readdirSync(out).length > 0) {
     if (!opts.overwrite) throw new UserError(`${out} exists and is not empty (pass --overwrite to replace it)`);
     if (!existsSync(join(out, INDEX_META))) throw new UserError(`${out} is not an index directory; refusing to overwrite it`);
@@ -121,8 +149,9 @@ export async function buildIndex(opts: BuildOptions): Promise<BuildStats> {
     writeJsonAtomic(join(tmp, INDEX_META), meta);
     if (existsSync(out)) rmSync(out, { recursive: true, force: true });
     renameSync(tmp, out);
+    // The ANN is built in place (checkpointed in `out`), so a kill from here on resumes instead of starting over.
+    const ann = annParams ? await (await import("./ann.js")).buildAnn(out, { params: annParams, quiet: opts.quiet, onCheckpoint: opts.onAnnCheckpoint }) : undefined;
     const seconds = (performance.now() - t0) / 1000;
-    const files = readdirSync(out).map((f) => fileSize(join(out, f)));
     return {
       passages: ix.meta.numDocs,
       skipped,
@@ -130,7 +159,8 @@ export async function buildIndex(opts: BuildOptions): Promise<BuildStats> {
       postings: ix.meta.numPostings,
       seconds,
       passagesPerSecond: ix.meta.numDocs / seconds,
-      bytes: files.reduce((a, b) => a + b, 0),
+      bytes: dirBytes(out),
+      ...(ann ? { ann } : {}),
     };
   } catch (e) {
     rmSync(tmp, { recursive: true, force: true });
@@ -147,6 +177,8 @@ export interface OpenRetrieverOptions {
   api?: "research" | "search-r1";
   /** Search mode for a local index (default: hybrid for hybrid indexes, else bm25). */
   mode?: SearchMode;
+  /** Dense index of a local index: the approximate one when built (default "auto"), or "exact" / "ann". */
+  dense?: DenseChoice;
   /** Worker threads for a local index (0 = search on the calling thread, the default). */
   workers?: number;
   /** HTTP client timeout per request, ms. */
@@ -163,13 +195,13 @@ export async function openRetriever(opts: OpenRetrieverOptions): Promise<Retriev
   if (!opts.index) throw new UserError("openRetriever: give an index directory or a server url");
   if (opts.workers && opts.workers > 0) {
     const { createSearchPool } = await import("./pool.js");
-    const pool = await createSearchPool({ index: opts.index, workers: opts.workers });
+    const pool = await createSearchPool({ index: opts.index, workers: opts.workers, dense: opts.dense });
     return {
       search: (queries, topN) => pool.search(queries, topN, opts.mode),
       close: () => pool.close(),
     };
   }
-  const engine = await openEngine(opts.index);
+  const engine = await openEngine(opts.index, { dense: opts.dense });
   return {
     search: (queries, topN) => engine.search(queries, topN, opts.mode),
     close: async () => engine.close(),

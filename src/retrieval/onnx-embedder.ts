@@ -1,44 +1,121 @@
 /**
  * @module retrieval/onnx-embedder — dense embeddings from an ONNX sentence-embedding model the user has on disk
  * (e.g. an E5 or BGE export: model.onnx + tokenizer.json), run by onnxruntime-node on the CPU. Nothing is
- * downloaded. Pooling: the model's `sentence_embedding` output when it has one, else the attention-masked
+ * downloaded. onnxruntime-node is an optional peer dependency (its install script fetches binaries from outside the
+ * npm registry, so a plain `npm install` of this project never installs it): it is loaded with a dynamic import
+ * and a clear error says to `npm install onnxruntime-node` where it is absent. Pooling: the model's `sentence_embedding` output when it has one, else the attention-masked
  * mean of `last_hidden_state` (E5) or its first token (`"pooling": "cls"`, BGE).
  *
  * Optional `embedder.json` in the model directory: {"pooling": "mean"|"cls", "queryPrefix": "query: ",
  * "passagePrefix": "passage: ", "maxTokens": 512}. Prefixes default to E5's when the directory name has "e5".
  */
 import { existsSync, readFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { basename, join, resolve } from "node:path";
-import { UserError } from "../util/errors.js";
+import { pathToFileURL } from "node:url";
+import { z } from "zod";
+import { InputError, UserError } from "../util/errors.js";
 import type { Embedder } from "./dense.js";
 import { loadWordPiece } from "./wordpiece.js";
 
-interface OnnxOptions {
-  pooling: "mean" | "cls";
-  queryPrefix: string;
-  passagePrefix: string;
-  maxTokens: number;
+/** The part of onnxruntime-node's API this module uses (typed here: the package is optional, so not always there). */
+export interface OrtTensor {
+  data: unknown;
+  dims: readonly number[];
+}
+export interface OrtModule {
+  Tensor: new (type: "int64", data: BigInt64Array, dims: number[]) => OrtTensor;
+  InferenceSession: {
+    create(path: string, opts: { intraOpNumThreads: number; interOpNumThreads: number }): Promise<{
+      inputNames: readonly string[];
+      outputNames: readonly string[];
+      run(feeds: Record<string, OrtTensor>): Promise<Record<string, OrtTensor>>;
+    }>;
+  };
+}
+
+const ORT = "onnxruntime-node";
+export const ORT_MISSING =
+  "ONNX embedders need the optional package onnxruntime-node, which is not installed: run `npm install onnxruntime-node` " +
+  "(its install script downloads GPU binaries from GitHub; `ONNXRUNTIME_NODE_INSTALL=skip npm install onnxruntime-node` keeps the CPU build only)";
+
+/** onnxruntime-node, or a UserError telling how to install it. */
+export async function loadOrt(): Promise<OrtModule> {
+  let path: string;
+  try {
+    path = createRequire(import.meta.url).resolve(ORT);
+  } catch {
+    throw new UserError(ORT_MISSING);
+  }
+  try {
+    const m = (await import(/* @vite-ignore */ pathToFileURL(path).href)) as OrtModule & { default?: OrtModule };
+    return m.InferenceSession ? m : m.default!;
+  } catch (e) {
+    throw new UserError(`onnxruntime-node (${path}) failed to load: ${(e as Error).message}`);
+  }
+}
+
+/** Whether onnxruntime-node can be loaded here (tests skip the model tests without it). */
+export async function hasOrt(): Promise<boolean> {
+  try {
+    await loadOrt();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The text actually embedded: the model's query or passage prefix, then the text (E5: "query: " / "passage: "). */
+export function prefixed(opts: { queryPrefix: string; passagePrefix: string }, text: string, kind: "query" | "passage"): string {
+  return (kind === "query" ? opts.queryPrefix : opts.passagePrefix) + text;
+}
+
+/** `embedder.json` in a model directory (every field optional; unknown keys are errors). */
+export const EmbedderJsonSchema = z
+  .object({
+    pooling: z.enum(["mean", "cls"]).optional().describe("masked mean of last_hidden_state (E5) or its first token (BGE)"),
+    queryPrefix: z.string().optional().describe('prepended to every query (E5: "query: ")'),
+    passagePrefix: z.string().optional().describe('prepended to every passage (E5: "passage: ")'),
+    maxTokens: z.number().int().min(2).optional().describe("longest input, tokens, [CLS] and [SEP] included"),
+  })
+  .strict();
+export type OnnxOptions = Required<z.infer<typeof EmbedderJsonSchema>>;
+
+function readEmbedderJson(path: string): z.infer<typeof EmbedderJsonSchema> {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(path, "utf8"));
+  } catch (e) {
+    throw new InputError(path, undefined, undefined, `invalid JSON: ${(e as Error).message}`);
+  }
+  const r = EmbedderJsonSchema.safeParse(raw);
+  if (!r.success) {
+    const issue = r.error.issues[0];
+    throw new InputError(path, undefined, issue.path.join(".") || undefined, issue.message);
+  }
+  return r.data;
+}
+
+/** The options of a model directory: `embedder.json` over the defaults (E5's prefixes when the name has "e5"). */
+export function embedderOptions(dirArg: string): OnnxOptions {
+  const dir = resolve(dirArg);
+  const e5 = /e5/i.test(basename(dir));
+  const cfgPath = join(dir, "embedder.json");
+  return {
+    pooling: "mean",
+    queryPrefix: e5 ? "query: " : "",
+    passagePrefix: e5 ? "passage: " : "",
+    maxTokens: 512,
+    ...(existsSync(cfgPath) ? readEmbedderJson(cfgPath) : {}),
+  };
 }
 
 export async function createOnnxEmbedder(dirArg: string): Promise<Embedder> {
   const dir = resolve(dirArg);
   const model = [join(dir, "model.onnx"), join(dir, "onnx", "model.onnx")].find(existsSync);
   if (!model) throw new UserError(`${dir}: no model.onnx (or onnx/model.onnx)`);
-  const e5 = /e5/i.test(basename(dir));
-  const cfgPath = join(dir, "embedder.json");
-  const opts: OnnxOptions = {
-    pooling: "mean",
-    queryPrefix: e5 ? "query: " : "",
-    passagePrefix: e5 ? "passage: " : "",
-    maxTokens: 512,
-    ...(existsSync(cfgPath) ? (JSON.parse(readFileSync(cfgPath, "utf8")) as Partial<OnnxOptions>) : {}),
-  };
-  let ort: typeof import("onnxruntime-node");
-  try {
-    ort = await import("onnxruntime-node");
-  } catch (e) {
-    throw new UserError(`ONNX embedders need onnxruntime-node (npm install onnxruntime-node): ${(e as Error).message}`);
-  }
+  const opts = embedderOptions(dir);
+  const ort = await loadOrt();
   const tokenizer = loadWordPiece(dir);
   const session = await ort.InferenceSession.create(model, { intraOpNumThreads: 1, interOpNumThreads: 1 });
   const outName = session.outputNames.includes("sentence_embedding")
@@ -52,7 +129,7 @@ export async function createOnnxEmbedder(dirArg: string): Promise<Embedder> {
     const ids = new BigInt64Array(B * T).fill(BigInt(tokenizer.padId));
     const mask = new BigInt64Array(B * T);
     enc.forEach((e, b) => e.forEach((id, t) => { ids[b * T + t] = BigInt(id); mask[b * T + t] = 1n; }));
-    const feeds: Record<string, import("onnxruntime-node").Tensor> = {};
+    const feeds: Record<string, OrtTensor> = {};
     for (const name of session.inputNames) {
       if (name === "input_ids") feeds[name] = new ort.Tensor("int64", ids, [B, T]);
       else if (name === "attention_mask") feeds[name] = new ort.Tensor("int64", mask, [B, T]);
@@ -78,6 +155,6 @@ export async function createOnnxEmbedder(dirArg: string): Promise<Embedder> {
   return {
     name: `onnx:${dir}`,
     dim,
-    embed: (texts, kind) => run(texts.map((t) => (kind === "query" ? opts.queryPrefix : opts.passagePrefix) + t)),
+    embed: (texts, kind) => run(texts.map((t) => prefixed(opts, t, kind))),
   };
 }

@@ -6,7 +6,7 @@
 import { availableParallelism } from "node:os";
 import type { Worker } from "node:worker_threads";
 import { UserError } from "../util/errors.js";
-import { openEngine, type IndexMeta, type SearchMode } from "./engine.js";
+import { openEngine, type DenseChoice, type IndexMeta, type SearchMode } from "./engine.js";
 import type { WorkerJob, WorkerReply } from "./search-worker.js";
 import type { SearchHit } from "./types.js";
 import { startWorker } from "./worker-url.js";
@@ -25,10 +25,10 @@ export interface SearchPool {
 /** Queries per job: small enough to spread a batch over all workers, large enough to amortize messaging. */
 const CHUNK = 16;
 
-export async function createSearchPool(opts: { index: string; workers?: number }): Promise<SearchPool> {
+export async function createSearchPool(opts: { index: string; workers?: number; dense?: DenseChoice }): Promise<SearchPool> {
   const size = Math.max(1, opts.workers ?? availableParallelism());
   // Load once (shared), validate, then hand the buffers to the workers.
-  const engine = await openEngine(opts.index, { shared: true });
+  const engine = await openEngine(opts.index, { shared: true, dense: opts.dense });
   const buffers = engine.buffers();
   const meta = engine.meta;
   engine.close();
@@ -53,7 +53,7 @@ export async function createSearchPool(opts: { index: string; workers?: number }
   /** Start one worker; a worker that dies (not by close) fails its job and is replaced. */
   const spawn = () =>
     new Promise<Worker>((resolve, reject) => {
-      const w = startWorker(new URL("./search-worker.js", import.meta.url), { workerData: { index: opts.index, buffers } });
+      const w = startWorker(new URL("./search-worker.js", import.meta.url), { workerData: { index: opts.index, buffers, dense: opts.dense } });
       w.once("error", reject);
       w.once("message", () => {
         w.off("error", reject);

@@ -3,7 +3,7 @@
  * (read-only SQLite connection of its own) and answers search jobs one at a time.
  */
 import { parentPort, workerData } from "node:worker_threads";
-import { openEngine, type SearchMode, type SharedBuffers } from "./engine.js";
+import { openEngine, type DenseChoice, type SearchMode, type SharedBuffers } from "./engine.js";
 
 export interface WorkerJob {
   id: number;
@@ -15,8 +15,8 @@ export type WorkerReply =
   | { id: number; hits: import("./types.js").SearchHit[][] }
   | { id: number; error: string; user: boolean };
 
-const { index, buffers } = workerData as { index: string; buffers: SharedBuffers };
-const engine = await openEngine(index, { buffers });
+const { index, buffers, dense } = workerData as { index: string; buffers: SharedBuffers; dense?: DenseChoice };
+const engine = await openEngine(index, { buffers, dense });
 const port = parentPort!;
 port.on("message", (job: WorkerJob) => {
   engine.search(job.queries, job.topN, job.mode).then(
