@@ -62,15 +62,18 @@ function rest(rec: Rec, used: readonly string[]): Record<string, unknown> | unde
 
 const uniq = (xs: string[]): string[] => [...new Set(xs)];
 
-/** Prompt templates a verl row's user message may wrap the question in: [before, after] the placeholder. */
-const PROMPT_WRAPPERS: [string, string][] = [
-  [RESEARCH_BASE_PROMPT, "{prompt}"],
-  [SEARCHR1_PROMPT, "{question}"],
-].map(([t, ph]) => [t.slice(0, t.indexOf(ph)), t.slice(t.indexOf(ph) + ph.length)]);
+/** Prompt templates a verl row's user message may wrap the question in: [before, after] the placeholder (computed on
+ * first use: rollout/prompts.ts imports this module through retrieval/corpus.ts, so it is not loaded yet here). */
+let promptWrappers: [string, string][] | undefined;
+const wrappers = (): [string, string][] =>
+  (promptWrappers ??= [
+    [RESEARCH_BASE_PROMPT, "{prompt}"],
+    [SEARCHR1_PROMPT, "{question}"],
+  ].map(([t, ph]) => [t.slice(0, t.indexOf(ph)), t.slice(t.indexOf(ph) + ph.length)]));
 
 /** The question inside a templated prompt (ReSearch's or Search-R1's, as our converter and nq_search.py write them), else the text itself. */
 export function questionFromPrompt(content: string): string {
-  for (const [pre, post] of PROMPT_WRAPPERS) {
+  for (const [pre, post] of wrappers()) {
     if (content.startsWith(pre) && content.endsWith(post) && content.length >= pre.length + post.length) return content.slice(pre.length, content.length - post.length);
   }
   return content;
