@@ -32,6 +32,8 @@ export interface CheckpointState {
   optimizer: Record<string, number>;
   /** Byte length of metrics.jsonl right after this step's line. */
   metricsBytes: number;
+  /** Training-backend references (train/backend.ts TrainingState.refs), e.g. the Tinker weights path. */
+  refs?: Record<string, string>;
 }
 
 export interface Checkpoint<S extends { step: number } = CheckpointState> {

@@ -58,7 +58,7 @@ export interface StepLoop {
   /** Run one step; false: aborted mid-step, the state is as after the previous step. */
   step(signal?: AbortSignal): Promise<boolean>;
   /** Save a resumable checkpoint of the state after stepsDone() steps. */
-  checkpoint(): void;
+  checkpoint(): void | Promise<void>;
   /** Checked before each step: true stops the run here (e.g. a time budget), as an abort does. */
   stopHere?(): boolean;
   signal?: AbortSignal;
@@ -70,17 +70,17 @@ export interface StepLoop {
  * it resumed from, −1 if none).
  */
 export async function runStepLoop(l: StepLoop, savedStep = -1): Promise<"finished" | "interrupted"> {
-  const save = () => {
-    l.checkpoint();
+  const save = async () => {
+    await l.checkpoint();
     savedStep = l.stepsDone();
   };
   while (l.stepsDone() < l.totalSteps) {
     if (l.signal?.aborted || l.stopHere?.()) break;
     if (!(await l.step(l.signal))) break;
-    if (l.stepsDone() % l.checkpointEvery === 0 || l.stepsDone() === l.totalSteps) save();
+    if (l.stepsDone() % l.checkpointEvery === 0 || l.stepsDone() === l.totalSteps) await save();
   }
   const interrupted = l.stepsDone() < l.totalSteps;
-  if (interrupted && savedStep !== l.stepsDone()) save();
+  if (interrupted && savedStep !== l.stepsDone()) await save();
   return interrupted ? "interrupted" : "finished";
 }
 
@@ -96,9 +96,7 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
     const ckpt = latestCheckpoint(runDir);
     if (ckpt) {
       const { weights, optimizer, state } = loadCheckpoint(ckpt);
-      deps.policy.loadWeights(weights);
-      deps.optimizer.importState(optimizer);
-      await deps.syncWeights(weights);
+      await trainer.training.load({ weights, optimizer, refs: state.refs });
       trainer.restore(state);
       truncateMetrics(runDir, state.metricsBytes);
       metricsBytes = state.metricsBytes;
@@ -129,11 +127,12 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
         record(out);
         return true;
       },
-      checkpoint() {
-        const state: CheckpointState = { ...trainer.state(), metricsBytes };
+      async checkpoint() {
+        const saved = await trainer.training.save(trainer.stepsDone);
+        const state: CheckpointState = { ...trainer.state(), metricsBytes, ...(saved.refs ? { refs: saved.refs } : {}) };
         lastCheckpoint = saveCheckpoint(
           runDir,
-          { modelConfig: o.modelConfig, weights: deps.policy.exportWeights(), optimizer: deps.optimizer.exportState(), state },
+          { modelConfig: o.modelConfig, weights: saved.weights, optimizer: saved.optimizer, state },
           cfg.keepCheckpoints,
           (dir, weights) => writeModelDir(dir, o.modelConfig, weights, o.tokenizer),
         );

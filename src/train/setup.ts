@@ -5,8 +5,9 @@
  */
 import type { LoadedModel } from "../model/generate.js";
 import { createEngine } from "../model/generate.js";
-import { createTrainableModel } from "../model/trainable.js";
-import { createAdamW } from "../model/optim.js";
+import { createTrainableModel, type TrainableModel } from "../model/trainable.js";
+import { createAdamW, type AdamW } from "../model/optim.js";
+import type { WeightMap } from "../model/weights.js";
 import { createNativeBackend } from "../rollout/backends/native.js";
 import type { PromptTemplate } from "../rollout/prompts.js";
 import type { Retriever } from "../retrieval/types.js";
@@ -15,6 +16,9 @@ import type { TrainerDeps } from "./trainer.js";
 import type { TrainExample } from "./sampler.js";
 
 export interface TrainingSetup extends TrainerDeps {
+  policy: TrainableModel;
+  optimizer: AdamW;
+  syncWeights(weights: WeightMap): void | Promise<void>;
   engine: ReturnType<typeof createEngine>;
   /** Free the tfjs variables (policy, reference, optimizer moments). */
   dispose(): void;

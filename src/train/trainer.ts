@@ -3,7 +3,8 @@
  *   1) roll out G per prompt  2) score  3) advantages  4) recompute old (and reference) log-probs
  *   5) micro-batched update: grad accumulation, clip, AdamW  6) sync weights into the inference engine  7) log.
  * Everything it touches is injected (policy, optimizer, backend, retriever), so the same loop runs the CLI's real
- * model and the tests' tiny one. Deterministic: same seed and state → same step, which makes resume exact.
+ * model and the tests' tiny one. Steps 4–6 go through a training backend (train/backend.ts): in-process by default,
+ * or a Tinker-compatible service (train/tinker-client.ts). Deterministic: same seed and state → same step, which makes resume exact.
  */
 import type { Retriever } from "../retrieval/types.js";
 import type { PolicyBackend, Trajectory } from "../rollout/types.js";
@@ -21,22 +22,26 @@ import { mean, std } from "../util/stats.js";
 import { checkConsistency, lrAt, type TrainConfig } from "./config.js";
 import { groupAdvantages } from "./grpo.js";
 import { sequenceOf, type TrainSequence } from "./batch.js";
-import { planUpdate, runUpdate, type UpdateRow } from "./update.js";
+import type { UpdateRow } from "./update.js";
+import { createInProcessBackend, type TrainingBackend } from "./backend.js";
 import { scoreEpisodes, type EpisodeScore } from "./shaping.js";
 import { createScaffolds, type RolloutPlan, type Scaffold } from "./scaffolds/index.js";
 import { createSampler, type TrainExample } from "./sampler.js";
 import type { CheckpointState } from "./run.js";
 
 export interface TrainerDeps {
-  policy: TrainableModel;
-  /** Frozen reference policy: required when klCoef > 0, and never built otherwise. */
+  /** Runs steps 4–6 (train/backend.ts); default: in-process over `policy`, `optimizer` and `syncWeights`. */
+  training?: TrainingBackend;
+  /** The in-process policy (required without `training`). */
+  policy?: TrainableModel;
+  /** Frozen reference policy: required when klCoef > 0 (in-process), and never built otherwise. */
   reference?: TrainableModel;
   /** AdamW over `policy.params` (model/optim.ts); its state is saved with each checkpoint. */
-  optimizer: AdamW;
+  optimizer?: AdamW;
   /** Samples rollouts (the native engine over the same weights). */
   backend: PolicyBackend;
-  /** Push the policy's new weights into the backend's engine after each update. */
-  syncWeights(weights: WeightMap): void | Promise<void>;
+  /** Push the policy's new weights into the backend's engine after each update (in-process). */
+  syncWeights?(weights: WeightMap): void | Promise<void>;
   retriever: Retriever;
   examples: TrainExample[];
   /** EOS token id (the loss mask stops after it); null if the tokenizer has none. */
@@ -95,6 +100,8 @@ export interface Trainer {
   readonly stepsDone: number;
   /** Total steps of the run (maxSteps, or epochs × questions / promptsPerStep). */
   readonly totalSteps: number;
+  /** What runs steps 4–6 (and saves/loads the training state). */
+  readonly training: TrainingBackend;
 }
 
 const now = () => performance.now();
@@ -104,10 +111,19 @@ export function stepSeed(seed: number, step: number): number {
   return fnv1a(seed, `step:${step}`);
 }
 
-export function createTrainer(cfg: TrainConfig, deps: TrainerDeps): Trainer {
-  checkConsistency(cfg);
+/** The deps' training backend: the given one, or the in-process one over policy, optimizer and syncWeights. */
+export function trainingOf(cfg: TrainConfig, deps: TrainerDeps): TrainingBackend {
+  if (deps.training) return deps.training;
+  const { policy, optimizer, syncWeights } = deps;
+  if (!policy || !optimizer || !syncWeights) throw new Error("trainer: give `training`, or `policy`, `optimizer` and `syncWeights`");
   if (cfg.klCoef > 0 && !deps.reference) throw new Error("klCoef > 0 needs a reference model");
   if (cfg.klCoef === 0 && deps.reference) throw new Error("klCoef = 0: do not keep a reference model in memory");
+  return createInProcessBackend({ policy, reference: deps.reference, optimizer, syncWeights, eosId: deps.eosId });
+}
+
+export function createTrainer(cfg: TrainConfig, deps: TrainerDeps): Trainer {
+  checkConsistency(cfg);
+  const training = trainingOf(cfg, deps);
   const G = cfg.groupSize;
   const P = cfg.promptsPerStep;
   const scaffolds: Scaffold[] = createScaffolds(cfg.scaffolds, { maxSearches: cfg.maxSearches });
@@ -159,28 +175,22 @@ export function createTrainer(cfg: TrainConfig, deps: TrainerDeps): Trainer {
     const rows = trajectories
       .map((t, i) => ({ seq: trainable(t), adv: advantages[i], rolloutLogp: rolloutLogprobs(t) }))
       .filter((r) => r.seq !== null) as UpdateRow[];
-    const plan = planUpdate(rows, cfg, deps);
-    const tLogprobs = now();
-    if (signal?.aborted) {
-      plan.dispose();
-      return abort();
-    }
-
+    if (signal?.aborted) return abort();
     // 5) update: per mini-batch, accumulate gradients over its micro-batches, check finiteness, clip, AdamW
     const lr = lrAt(cfg, s);
-    const u = runUpdate(plan, rows, cfg, deps, lr);
-    plan.dispose();
+    const u = await training.update(rows, cfg, lr);
+    const tLogprobs = tReward + u.logprobsMs;
     const { stats, lpDiff, skipReason, backwardMs, optimMs } = u;
 
-    // 6) sync the new weights into the inference engine
+    // 6) publish the new weights to the sampler (the inference engine)
     const ts = now();
-    if (!skipReason) await deps.syncWeights(deps.policy.exportWeights());
+    if (!skipReason) await training.publish();
     const tSync = now();
 
     // 7) log
     badSteps = skipReason ? badSteps + 1 : 0;
     stepsDone++;
-    const trainedTokens = plan.trainedTokens;
+    const trainedTokens = u.trainedTokens;
     const recalls = scores.flatMap((x) => (x.goldRecall === null ? [] : [x.goldRecall]));
     const totalS = (tSync - t0) / 1000;
     const metrics: StepMetrics = {
@@ -195,7 +205,7 @@ export function createTrainer(cfg: TrainConfig, deps: TrainerDeps): Trainer {
       search_rate: mean(trajectories.map((t) => (t.searches > 0 ? 1 : 0))),
       response_tokens_mean: mean(trajectories.map((t) => t.responseIds?.length ?? 0)),
       trained_tokens: trainedTokens,
-      skipped_rows: plan.skippedRows,
+      skipped_rows: u.skippedRows,
       loss: stats.loss,
       pg_loss: stats.pg,
       kl: stats.kl,
@@ -287,7 +297,7 @@ export function createTrainer(cfg: TrainConfig, deps: TrainerDeps): Trainer {
 
   return {
     step,
-    state: () => ({ step: stepsDone, cursor: sampler.cursor(), rng: rng.getState(), badSteps, optimizer: { step: deps.optimizer.stepCount } }),
+    state: () => ({ step: stepsDone, cursor: sampler.cursor(), rng: rng.getState(), badSteps, optimizer: { step: training.optimizerSteps() } }),
     restore: (st) => {
       stepsDone = st.step;
       sampler.setCursor(st.cursor);
@@ -298,6 +308,7 @@ export function createTrainer(cfg: TrainConfig, deps: TrainerDeps): Trainer {
       return stepsDone;
     },
     totalSteps,
+    training,
   };
 }
 

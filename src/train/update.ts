@@ -63,17 +63,20 @@ function normalizerOf(mode: LossAggMode, rowTokens: number[]): number {
   return rowTokens.length;
 }
 
-/** 4) Mini-/micro-batch layout and the log-probs needed before any update. */
-export function planUpdate(rows: UpdateRow[], cfg: TrainConfig, deps: { policy: TrainableModel; reference?: TrainableModel; eosId: number | null }): UpdatePlan {
+/** A step's layout: per mini-batch, its micro-batches (row indices) and its loss denominators. Pure: shared by the
+ *  in-process update below and the Tinker client (train/tinker-client.ts), which sends the same micro-batches. */
+export interface UpdateLayout {
+  minis: Array<{ micro: number[][]; normalizer: number; tokenNormalizer: number; keptNormalizer: number }>;
+  skippedRows: number;
+}
+
+export function layoutUpdate(rows: UpdateRow[], cfg: TrainConfig, eosId: number | null): UpdateLayout {
   const miniSize = Math.max(1, Math.ceil(rows.length / cfg.updatesPerStep));
   const lengthOf = (r: number) => rows[r].seq.promptIds.length + rows[r].seq.responseIds.length;
-  // Micro-batches of the first mini-batch are updated before any optimizer step, so π_old = π_θ there: their old
-  // log-probs are taken from the update's own forward (as constants), saving a forward pass. Later mini-batches
-  // (updatesPerStep > 1) need the pre-update values, computed here.
-  const rowTokens = rows.map((r) => responseLossMask(r.seq, deps.eosId).reduce((a, b) => a + b, 0)); // trained tokens per row
+  const rowTokens = rows.map((r) => responseLossMask(r.seq, eosId).reduce((a, b) => a + b, 0)); // trained tokens per row
   const tokensOf = (r: number) => rowTokens[r];
   let skippedRows = 0;
-  const minis = microBatches(rows.length, miniSize).map((idx, m): MiniBatch => {
+  const minis = microBatches(rows.length, miniSize).map((idx) => {
     // A row whose advantage is 0 adds nothing to the policy gradient; with skipZeroAdvantage it is not run, but its
     // tokens still count in the denominators, so the other rows' gradient is the same as with it.
     const allTokens = idx.map(tokensOf);
@@ -81,21 +84,34 @@ export function planUpdate(rows: UpdateRow[], cfg: TrainConfig, deps: { policy: 
     skippedRows += idx.length - kept.length;
     // within a mini-batch, micro-batches take rows of similar length (longest first): less padding, same loss
     const byLength = [...kept].sort((a, b) => lengthOf(b) - lengthOf(a) || a - b);
-    const parts = microBatches(byLength.length, cfg.microBatchSize).map((mb): MicroBatch => {
-      const rowIdx = mb.map((k) => byLength[k]);
+    return {
+      micro: microBatches(byLength.length, cfg.microBatchSize).map((mb) => mb.map((k) => byLength[k])),
+      normalizer: normalizerOf(cfg.lossAgg, allTokens),
+      tokenNormalizer: normalizerOf("token-mean", allTokens),
+      keptNormalizer: normalizerOf(cfg.lossAgg, kept.map(tokensOf)),
+    };
+  });
+  return { minis, skippedRows };
+}
+
+/** 4) Mini-/micro-batch layout and the log-probs needed before any update. */
+export function planUpdate(rows: UpdateRow[], cfg: TrainConfig, deps: { policy: TrainableModel; reference?: TrainableModel; eosId: number | null }): UpdatePlan {
+  const lengthOf = (r: number) => rows[r].seq.promptIds.length + rows[r].seq.responseIds.length;
+  // Micro-batches of the first mini-batch are updated before any optimizer step, so π_old = π_θ there: their old
+  // log-probs are taken from the update's own forward (as constants), saving a forward pass. Later mini-batches
+  // (updatesPerStep > 1) need the pre-update values, computed here.
+  const layout = layoutUpdate(rows, cfg, deps.eosId);
+  const minis = layout.minis.map(({ micro, normalizer, tokenNormalizer, keptNormalizer }, m): MiniBatch => {
+    const parts = micro.map((rowIdx): MicroBatch => {
       const batch = buildTrainBatch(rowIdx.map((r) => rows[r].seq), deps.eosId);
       const ids = Int32Array.from(batch.tokens.flat());
       const mask = Float32Array.from(batch.tokens.flatMap((row, b) => row.map((_, j) => (j < lengthOf(rowIdx[b]) ? 1 : 0))));
       const lp = (model: TrainableModel) => tf.tidy(() => model.tokenLogprobs({ inputIds: ids, B: batch.B, T: batch.L, attentionMask: mask, temperature: cfg.temperature }).logprobs);
       return { idx: rowIdx, batch, ids, mask, oldLogp: m > 0 ? lp(deps.policy) : undefined, refLogp: deps.reference ? lp(deps.reference) : undefined };
     });
-    return {
-      parts,
-      normalizer: normalizerOf(cfg.lossAgg, allTokens),
-      tokenNormalizer: normalizerOf("token-mean", allTokens),
-      keptNormalizer: normalizerOf(cfg.lossAgg, kept.map(tokensOf)),
-    };
+    return { parts, normalizer, tokenNormalizer, keptNormalizer };
   });
+  const skippedRows = layout.skippedRows;
   const parts = minis.flatMap((m) => m.parts);
   return {
     minis,
