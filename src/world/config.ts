@@ -11,7 +11,7 @@ export const SplitSizesSchema = z.object({
   countries: z.number().int().min(1).default(100).describe("countries per split (each has one capital among the cities)"),
   companies: z.number().int().min(2).default(120).describe("companies per split (each founded by one person)"),
   films: z.number().int().min(1).default(120).describe("films per split (each directed by one person)"),
-});
+}).strict();
 export type SplitSizes = z.infer<typeof SplitSizesSchema>;
 
 /** Relative weights of question kinds; 2/3/4-hop are compositional chains (MuSiQue style). */
@@ -22,7 +22,7 @@ export const QuestionMixSchema = z.object({
   hop4: z.number().min(0).default(0.05).describe("4-hop compositional questions"),
   comparison: z.number().min(0).default(0.1).describe("comparisons of two entities (2 passages)"),
   yesno: z.number().min(0).default(0.1).describe("yes/no questions (1 or 2 passages)"),
-});
+}).strict();
 export type QuestionMix = z.infer<typeof QuestionMixSchema>;
 
 export const WorldConfigSchema = z.object({
@@ -41,7 +41,7 @@ export const WorldConfigSchema = z.object({
     .tuple([z.number().int(), z.number().int()])
     .default([1800, 1999])
     .describe("years [first, last]: ≥ 100 values so guessing a year never pays"),
-});
+}).strict();
 export type WorldConfig = z.infer<typeof WorldConfigSchema>;
 
 /** A small world for tests and `--quick`: still ≥ 100 values for each attribute over the whole world. */

@@ -45,7 +45,7 @@ export const DemoConfigSchema = z.object({
     .boolean()
     .default(true)
     .describe("pin OpenBLAS to its Haswell kernels on AVX2 machines (unless OPENBLAS_CORETYPE is set), so the same seeds give the same report on any of them"),
-});
+}).strict();
 export type DemoConfig = z.infer<typeof DemoConfigSchema>;
 
 const log = (s: string) => process.stderr.write(s + "\n");

@@ -15,6 +15,7 @@ import { formatResearchResult, RESEARCH_BASE_PROMPT } from "../rollout/prompts.j
 import { buildPrompt as buildEvalPrompt, IRCOT_ANSWER_MARKER, IRCOT_PROMPT, NAIVE_GEN_PROMPT, NAIVE_RAG_PROMPT } from "../eval/prompts.js";
 import { pickWeighted, type Rng } from "../util/rng.js";
 import { z } from "zod";
+import { strictConfig } from "../util/schema.js";
 import { shuffle } from "./names.js";
 import type { WorldQuestion } from "./questions.js";
 import { EOS, preTokenize, TAG_TOKENS } from "./tokenizer.js";
@@ -22,7 +23,7 @@ import { EOS, preTokenize, TAG_TOKENS } from "./tokenizer.js";
 export const DOC_KINDS = ["passage", "research", "naive-gen", "naive-rag", "iter-retgen", "ircot"] as const;
 export type DocKind = (typeof DOC_KINDS)[number];
 
-export const PretrainMixSchema = z.object({
+export const PretrainMixSchema = strictConfig({
   passage: z.number().min(0).default(0.15).describe("plain passages of the pre-training world (language)"),
   research: z.number().min(0).default(0.55).describe("content-free ReSearch episodes (tags, copying into queries and answers)"),
   "naive-gen": z.number().min(0).default(0.05).describe("content-free naive-generation prompts (FlashRAG zero-shot format)"),
@@ -61,16 +62,17 @@ export interface EpisodeOptions {
   /** Content-free answers take the question's form (see `randomAnswer`): a coin-flip yes/no for yes/no questions, a
    * uniformly random one of the compared names for comparisons; default false. */
   answerByKind?: boolean;
-  /** Probability that a content-free answer after retrieval is drawn from the retrieved text rather than from the
-   * question (default 0.9). Content-free at any value: the draw within the text stays uniform. */
-  answerFromResultProb?: number;
 }
+
+/** Probability that a content-free answer after retrieval is drawn from the retrieved text rather than from the
+ * question. Content-free: the draw within the text stays uniform. */
+const ANSWER_FROM_RESULT_PROB = 0.9;
 
 /** One pre-training document as text parts; `policy` parts are what a policy would generate. */
 export interface PretrainDoc {
   kind: DocKind;
-  /** `copy`: the part is a span the policy copies (a query, an answer): what `lossMask: "copy"` trains on. */
-  parts: { text: string; role: "prompt" | "policy" | "tool"; copy?: boolean }[];
+  /** Tokenized one by one (a copied query or answer span is its own part), so where the parts split is data. */
+  parts: { text: string; role: "prompt" | "policy" | "tool" }[];
   /** For gates and audits: the queries and the answer the episode wrote. */
   queries: string[];
   answer?: string;
@@ -190,15 +192,15 @@ export async function researchEpisode(rng: Rng, src: EpisodeSource, q: WorldQues
       : o.mentionQueryProb && mentions.length && rng.next() < o.mentionQueryProb ? mentions[rng.int(mentions.length)]
       : randomSpan(rng, s === 0 || rng.next() < 0.5 ? q.question : seen, o.querySpan?.[1] ?? 4, o.querySpan?.[0] ?? 2)) || q.question;
     queries.push(query);
-    parts.push({ text: ` <think> ${think} </think> <search>`, role: "policy" }, { text: ` ${query}`, role: "policy", copy: true }, { text: " </search>", role: "policy" });
+    parts.push({ text: ` <think> ${think} </think> <search>`, role: "policy" }, { text: ` ${query}`, role: "policy" }, { text: " </search>", role: "policy" });
     const hits = await searchOne(src, query, o.researchTopN);
     parts.push({ text: formatResearchResult(hits), role: "tool" });
     seen = hitsText(hits);
   }
-  const answer = randomAnswer(rng, src, seen && rng.next() < (o.answerFromResultProb ?? 0.9) ? seen : q.question, o, q);
+  const answer = randomAnswer(rng, src, seen && rng.next() < ANSWER_FROM_RESULT_PROB ? seen : q.question, o, q);
   const think = randomSpan(rng, seen && rng.next() < 0.5 ? seen : q.question, 5);
   if (!answer) parts.push({ text: ` <think> ${think} </think> <answer> The final answer is \\[ \\boxed{} \\] </answer>${EOS}`, role: "policy" });
-  else parts.push({ text: ` <think> ${think} </think> <answer> The final answer is \\[ \\boxed{`, role: "policy" }, { text: answer, role: "policy", copy: true }, { text: `} \\] </answer>${EOS}`, role: "policy" });
+  else parts.push({ text: ` <think> ${think} </think> <answer> The final answer is \\[ \\boxed{`, role: "policy" }, { text: answer, role: "policy" }, { text: `} \\] </answer>${EOS}`, role: "policy" });
   return { kind: "research", parts, queries, answer };
 }
 
@@ -211,8 +213,8 @@ export async function baselineEpisode(rng: Rng, src: EpisodeSource, q: WorldQues
   if (kind === "naive-rag" || kind === "iter-retgen") {
     const query = kind === "naive-rag" ? q.question : `${q.question} ${randomSpan(rng, q.question, 3)}`;
     const hits = await searchOne(src, query, o.baselineTopK);
-    const answer = randomAnswer(rng, src, rng.next() < (o.answerFromResultProb ?? 0.9) ? hitsText(hits) : q.question, o, q);
-    return { kind, parts: [{ text: buildEvalPrompt(NAIVE_RAG_PROMPT, { question: q.question, hits }).text, role: "prompt" }, { text: ` ${answer}`, role: "policy", copy: true }, { text: EOS, role: "policy" }], queries: [query], answer };
+    const answer = randomAnswer(rng, src, rng.next() < ANSWER_FROM_RESULT_PROB ? hitsText(hits) : q.question, o, q);
+    return { kind, parts: [{ text: buildEvalPrompt(NAIVE_RAG_PROMPT, { question: q.question, hits }).text, role: "prompt" }, { text: ` ${answer}`, role: "policy" }, { text: EOS, role: "policy" }], queries: [query], answer };
   }
   // IRCoT: some earlier thoughts, then one new thought that may end the chain with "So the answer is: …".
   const hits = await searchOne(src, q.question, o.baselineTopK);

@@ -13,6 +13,7 @@ import { createHash } from "node:crypto";
 import { existsSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
+import { strictConfig } from "../util/schema.js";
 import type { ModelConfig } from "../model/config.js";
 import { memoryBm25Retriever } from "../retrieval/memory.js";
 import type { Passage } from "../retrieval/types.js";
@@ -29,7 +30,7 @@ import { createWordLevelTokenizer, saveWordLevelTokenizer, type WordLevelTokeniz
 import { worldVocab } from "./vocab.js";
 import { CITY_SUFFIXES, COMPANY_SUFFIXES, COUNTRY_PREFIXES, FILM_ADJECTIVES, FILM_NOUNS, GOVERNMENTS } from "./names.js";
 
-export const BaseModelSchema = z.object({
+export const BaseModelSchema = strictConfig({
   hidden_size: z.number().int().default(128).describe("D: small enough for ~4 s steps on 2 cores (wasm)"),
   num_hidden_layers: z.number().int().default(4).describe("L: ≥ 2 layers so induction (copy) heads can form"),
   num_attention_heads: z.number().int().default(4).describe("H: head dim 32"),
@@ -38,7 +39,15 @@ export const BaseModelSchema = z.object({
   rope_theta: z.number().default(10000).describe("RoPE base (Llama default)"),
 });
 
-export const PretrainConfigSchema = z.object({
+/** Pre-training options that were tried and removed (their measured results stay in the README's history). */
+const REMOVED_OPTIONS = {
+  copyWeight: "the copied-span loss weight did not help (README: stage 8 history); delete it from the config",
+  lossMask: 'the copy-only loss ("lossMask: copy") did not help (README: stage 8 history); delete it from the config (every token is trained)',
+  renameYears: "renaming years did not make the base copy years (README: stage 9 history); delete it from the config",
+  answerFromResultProb: "answers after a search are drawn from the result with probability 0.9, fixed (README: stage 8 history); delete it from the config",
+};
+
+export const PretrainConfigSchema = strictConfig({
   seed: z.number().int().default(1).describe("data order and initialisation seed"),
   model: BaseModelSchema.default(BaseModelSchema.parse({})).describe("architecture (Llama, tied embeddings)"),
   seqLen: z.number().int().min(16).default(384).describe("T: tokens per row; longer documents keep their last T tokens"),
@@ -65,12 +74,8 @@ export const PretrainConfigSchema = z.object({
   yesNoProb: z.number().min(0).max(1).default(0).describe("probability that a content-free answer is \"yes\" or \"no\" (a fair coin, whatever the question), so yes/no is a form the base model knows"),
   answerByKind: z.boolean().default(false).describe("content-free answers take the question's form, their value still random: a fair coin yes/no for a yes/no question, one of the two compared names (uniformly) for a comparison"),
   followUpMentionProb: z.number().min(0).max(1).default(0).describe("probability that a ReSearch query after a search is a uniformly random entity mention of the last result instead of a random span (every mention equally likely, so it says nothing about which one to follow)"),
-  renameYears: z.boolean().default(false).describe("renaming also permutes the years (birth, founding and release years of every split's entities) among themselves, so a year, like a name, must be copied from context (tried as a stage 9, not in the shipped stages: it did not make the base copy the right year at the answer slot, see README)"),
   renameTitles: z.boolean().default(false).describe("renaming also permutes the words of film titles (adjectives among adjectives, nouns among nouns; words shared with place or company names excepted)"),
-  answerFromResultProb: z.number().min(0).max(1).default(0.9).describe("probability that a content-free answer after retrieval is a random mention of the retrieved text rather than of the question (the draw stays uniform within the text: content-free at any value)"),
-  copyWeight: z.number().min(0).default(1).describe("with lossMask \"all\": the weight of a copied-span token (query and answer spans of content-free episodes) in the next-token loss, every other token weighing 1 (the loss is the weighted mean); > 1 spends more of each step on copying names from the context, still content-free (the spans are random)"),
-  lossMask: z.enum(["all", "copy"]).default("all").describe("which tokens the next-token loss trains on: \"all\" = every token; \"copy\" = only the copied spans of the content-free episodes (the random query span in <search>, the random answer span in \\boxed{} / after a naive-RAG prompt), a copy-focused phase that teaches copying rare name tokens (still content-free: the spans are random)"),
-});
+}, REMOVED_OPTIONS);
 export type PretrainConfig = z.infer<typeof PretrainConfigSchema>;
 
 /** The pre-training split's passages: exactly the passages of pre-training entities. */
@@ -80,26 +85,15 @@ export function pretrainPassages(world: World): Passage[] {
   return world.corpus.filter((p) => ids.has(p.id));
 }
 
-/** The pools renaming permutes within: first names, surnames, roots (and film-title words; and the world's years). */
-export function namePools(world: World, titles: boolean, years = false): string[][] {
+/** The pools renaming permutes within: first names, surnames, roots (and film-title words). */
+export function namePools(world: World, titles: boolean): string[][] {
   const { firstNames, surnames, roots } = world.entities.pools;
   const pools = [firstNames, surnames, roots];
   if (titles) {
     const shared = new Set([...CITY_SUFFIXES, ...COUNTRY_PREFIXES, ...COMPANY_SUFFIXES, ...GOVERNMENTS]);
     pools.push(FILM_ADJECTIVES.filter((w) => !shared.has(w)), FILM_NOUNS.filter((w) => !shared.has(w)));
   }
-  if (years) pools.push(worldYears(world));
   return pools;
-}
-
-/** The distinct birth, founding and release years of every entity of the world (all splits), as sorted strings. */
-export function worldYears(world: World): string[] {
-  const ys = new Set<number>();
-  for (const e of world.entities.byKey.values()) {
-    const x = e as { birthYear?: number; foundedYear?: number; year?: number };
-    for (const y of [x.birthYear, x.foundedYear, x.year]) if (y !== undefined) ys.add(y);
-  }
-  return [...ys].sort((a, b) => a - b).map(String);
 }
 
 /** Every entity's name and aliases (what `answerSpans: "entity"` recognises as a mention). */
@@ -122,49 +116,37 @@ export function baseModelConfig(c: PretrainConfig, tok: WordLevelTokenizer): Mod
 export interface PackedBatch {
   inputIds: Int32Array; // (B, T)
   attentionMask: Uint8Array; // (B, T)
-  /** (B, T) weight of each target: set when `lossMask` is "copy" (1 on copied spans only) or `copyWeight` ≠ 1
-   * (copied spans weigh `copyWeight`, other real tokens 1). */
-  lossMask?: Float32Array;
   B: number;
   T: number;
   kinds: Record<string, number>;
 }
 
 /** Fill B rows of T tokens: documents packed greedily in order, a document longer than T keeps its last T tokens. */
-export async function packBatch(rng: Rng, src: EpisodeSource, tok: WordLevelTokenizer, c: PretrainConfig, carry: { ids?: number[]; copy?: number[]; kind?: string }): Promise<PackedBatch> {
+export async function packBatch(rng: Rng, src: EpisodeSource, tok: WordLevelTokenizer, c: PretrainConfig, carry: { ids?: number[]; kind?: string }): Promise<PackedBatch> {
   const { batchSize: B, seqLen: T } = c;
-  const o: EpisodeOptions = { researchTopN: c.researchTopN, baselineTopK: c.baselineTopK, maxSearches: c.maxSearches, mentionQueryProb: c.mentionQueryProb, renameProb: c.renameProb, querySpan: c.querySpan, searchWeights: c.searchWeights ?? undefined, answerSpans: c.answerSpans, yesNoProb: c.yesNoProb, followUpMentionProb: c.followUpMentionProb, answerByKind: c.answerByKind, answerFromResultProb: c.answerFromResultProb };
+  const o: EpisodeOptions = { researchTopN: c.researchTopN, baselineTopK: c.baselineTopK, maxSearches: c.maxSearches, mentionQueryProb: c.mentionQueryProb, renameProb: c.renameProb, querySpan: c.querySpan, searchWeights: c.searchWeights ?? undefined, answerSpans: c.answerSpans, yesNoProb: c.yesNoProb, followUpMentionProb: c.followUpMentionProb, answerByKind: c.answerByKind };
   const inputIds = new Int32Array(B * T);
   const attentionMask = new Uint8Array(B * T);
-  const weighted = c.lossMask === "copy" || c.copyWeight !== 1;
-  const lossMask = weighted ? new Float32Array(B * T) : undefined;
-  const copyW = c.lossMask === "copy" ? 1 : c.copyWeight, otherW = c.lossMask === "copy" ? 0 : 1;
   const kinds: Record<string, number> = {};
   for (let b = 0; b < B; b++) {
     let len = 0;
     for (;;) {
       if (!carry.ids) {
         const doc = await nextDoc(rng, src, c.mix, o);
-        const enc = doc.parts.map((p) => ({ ids: tok.encode(p.text), copy: p.copy ? 1 : 0 }));
-        let ids = enc.flatMap((e) => e.ids);
-        let copy = enc.flatMap((e) => e.ids.map(() => e.copy));
-        if (ids.length > T) [ids, copy] = [ids.slice(ids.length - T), copy.slice(copy.length - T)];
-        carry.ids = ids;
-        carry.copy = copy;
+        const ids = doc.parts.flatMap((p) => tok.encode(p.text));
+        carry.ids = ids.length > T ? ids.slice(ids.length - T) : ids;
         carry.kind = doc.kind;
       }
       if (len > 0 && len + carry.ids.length > T) break;
       inputIds.set(carry.ids, b * T + len);
       attentionMask.fill(1, b * T + len, b * T + len + carry.ids.length);
-      if (lossMask) lossMask.set((carry.copy ?? []).map((x) => (x ? copyW : otherW)), b * T + len);
       len += carry.ids.length;
       kinds[carry.kind!] = (kinds[carry.kind!] ?? 0) + 1;
       carry.ids = undefined;
-      carry.copy = undefined;
       if (len >= T) break;
     }
   }
-  return { inputIds, attentionMask, lossMask, B, T, kinds };
+  return { inputIds, attentionMask, B, T, kinds };
 }
 
 /** Pre-training's learning-rate schedule: linear warm-up, then a cosine decay to lr × minLrRatio at `steps`. */
@@ -175,7 +157,7 @@ export function pretrainSchedule(c: PretrainConfig): LrSchedule {
 interface CkptState {
   step: number;
   rng: number[];
-  carry: { ids?: number[]; copy?: number[]; kind?: string };
+  carry: { ids?: number[]; kind?: string };
   config: PretrainConfig;
   seconds: number;
   /** Byte length of pretrain-log.jsonl right after this step's line. */
@@ -226,7 +208,7 @@ export async function pretrainBaseModel(worldDir: string, outDir: string, cfg: P
   const vocab = worldVocab(world);
   const tok = createWordLevelTokenizer(vocab);
   const passages = pretrainPassages(world);
-  const src: EpisodeSource = { questions: world.questions.pretrain, passages, retriever: memoryBm25Retriever(passages), namePools: namePools(world, cfg.renameTitles, cfg.renameYears), entityNames: entityNames(world) };
+  const src: EpisodeSource = { questions: world.questions.pretrain, passages, retriever: memoryBm25Retriever(passages), namePools: namePools(world, cfg.renameTitles), entityNames: entityNames(world) };
   const config = baseModelConfig(cfg, tok);
   const schedule = pretrainSchedule(cfg);
   const oldCkpt = join(outDir, "checkpoint");
@@ -284,7 +266,7 @@ export async function pretrainBaseModel(worldDir: string, outDir: string, cfg: P
       },
       async step() {
         const batch = await packBatch(rng, src, tok, cfg, carry);
-        const r = trainStep(model, opt, { inputIds: batch.inputIds, B: batch.B, T: batch.T, attentionMask: batch.attentionMask, lossMask: batch.lossMask }, { lr: lrAt(schedule, step), maxGradNorm: cfg.maxGradNorm });
+        const r = trainStep(model, opt, { inputIds: batch.inputIds, B: batch.B, T: batch.T, attentionMask: batch.attentionMask }, { lr: lrAt(schedule, step), maxGradNorm: cfg.maxGradNorm });
         step++;
         lastLoss = r.loss;
         metricsBytes = appendMetrics(outDir, { step, loss: r.loss, gradNorm: r.gradNorm, skipped: r.skipped, tokens: r.tokens, lr: lrAt(schedule, step - 1), seconds: Number(secs().toFixed(1)), kinds: batch.kinds }, LAYOUT);
@@ -302,10 +284,10 @@ export async function pretrainBaseModel(worldDir: string, outDir: string, cfg: P
   seconds = secs();
   writeModel(outDir, model.exportWeights());
   writeJsonAtomic(join(outDir, "pretrain.json"), {
-    what: `base model of the synthetic world: next-token loss on the PRE-TRAINING split only${cfg.lossMask === "copy" ? " (this stage: loss on the copied query/answer spans of content-free episodes only)" : cfg.copyWeight !== 1 ? ` (this stage: the copied query/answer spans of content-free episodes weigh ${cfg.copyWeight} in the loss, every other token 1)` : ""}`,
+    what: `base model of the synthetic world: next-token loss on the PRE-TRAINING split only`,
     data: {
       passages: `${passages.length} passages of pre-training entities (no RL-train or test entity appears)`,
-      episodes: `content-free episodes in the ReSearch, naive-gen, naive-RAG, Iter-RetGen and IRCoT prompt formats over pre-training questions; every query, thought and answer is a uniformly random span of the question or of the retrieved passages (queries ${cfg.querySpan[0]}–${cfg.querySpan[1]} words, thoughts 1–5, answers ${cfg.answerSpans === "entity" ? "a uniformly random entity mention (name or year) of the text, else 1–3 words" : "1–3 words"}${cfg.yesNoProb > 0 ? `, or with probability ${cfg.yesNoProb} a coin-flip yes/no` : ""}${cfg.answerByKind ? "; a yes/no question's answer is a coin-flip yes/no and a comparison's a uniformly random one of its two names" : ""})${cfg.mentionQueryProb > 0 ? ` (a ReSearch query is, with probability ${cfg.mentionQueryProb}, a name the question mentions, copied)` : ""}${cfg.renameProb > 0 ? `; with probability ${cfg.renameProb} a document's names are renamed by a random permutation within each name-part pool (names${cfg.renameTitles ? " and film titles" : ""}${cfg.renameYears ? " and years" : ""} that exist nowhere, consistent within the document)` : ""}${cfg.followUpMentionProb > 0 ? `; a query after a search is, with probability ${cfg.followUpMentionProb}, a uniformly random entity mention of the last result` : ""}${cfg.searchWeights ? `; a ReSearch episode makes 0, 1, 2, … searches with weights ${cfg.searchWeights.join("/")}` : ""}; retrieval (BM25) indexes only pre-training passages; no trajectory that solves a question`,
+      episodes: `content-free episodes in the ReSearch, naive-gen, naive-RAG, Iter-RetGen and IRCoT prompt formats over pre-training questions; every query, thought and answer is a uniformly random span of the question or of the retrieved passages (queries ${cfg.querySpan[0]}–${cfg.querySpan[1]} words, thoughts 1–5, answers ${cfg.answerSpans === "entity" ? "a uniformly random entity mention (name or year) of the text, else 1–3 words" : "1–3 words"}${cfg.yesNoProb > 0 ? `, or with probability ${cfg.yesNoProb} a coin-flip yes/no` : ""}${cfg.answerByKind ? "; a yes/no question's answer is a coin-flip yes/no and a comparison's a uniformly random one of its two names" : ""})${cfg.mentionQueryProb > 0 ? ` (a ReSearch query is, with probability ${cfg.mentionQueryProb}, a name the question mentions, copied)` : ""}${cfg.renameProb > 0 ? `; with probability ${cfg.renameProb} a document's names are renamed by a random permutation within each name-part pool (names${cfg.renameTitles ? " and film titles" : ""} that exist nowhere, consistent within the document)` : ""}${cfg.followUpMentionProb > 0 ? `; a query after a search is, with probability ${cfg.followUpMentionProb}, a uniformly random entity mention of the last result` : ""}${cfg.searchWeights ? `; a ReSearch episode makes 0, 1, 2, … searches with weights ${cfg.searchWeights.join("/")}` : ""}; retrieval (BM25) indexes only pre-training passages; no trajectory that solves a question`,
       mix: cfg.mix,
     },
     config: cfg,
