@@ -8,12 +8,11 @@
  * which applies its own template); ReSearch's reward (`verl/utils/reward_score/re_search.py`) takes
  * `ground_truth` as a plain list of answers, hence `groundTruth: "list"`.
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync } from "node:fs";
-import { dirname } from "node:path";
 import type { parquetWriteFile as WriteFile } from "hyparquet-writer";
 import { z } from "zod";
 import { buildPrompt, getTemplate, TEMPLATE_NAMES } from "../rollout/prompts.js";
 import { UserError } from "../util/errors.js";
+import { writeAtomicWith } from "../util/fs.js";
 import type { QAExample } from "./formats.js";
 
 export const VerlOptionsSchema = z.strictObject({
@@ -102,26 +101,14 @@ const COLUMNS = ["id", "question", "golden_answers", "data_source", "prompt", "a
 export async function writeVerlParquet(path: string, rows: VerlRow[], groundTruth: "target" | "list" = "target"): Promise<void> {
   if (rows.length === 0) throw new UserError(`${path}: no examples to write`);
   const { parquetWriteFile } = await import("hyparquet-writer");
-  mkdirSync(dirname(path), { recursive: true });
-  const tmp = `${path}.tmp-${process.pid}-${Date.now()}`;
   const data = (c: (typeof COLUMNS)[number]) =>
     rows.map((r) => (c === "extra_info" ? { ...r.extra_info, index: BigInt(r.extra_info.index) } : r[c]));
-  try {
+  writeAtomicWith(path, (tmp) =>
     parquetWriteFile({
       filename: tmp,
       columnData: COLUMNS.map((name) => ({ name, data: data(name) })),
       schema: verlSchema(groundTruth),
       rowGroupSize: 10_000,
-    });
-    const fd = openSync(tmp, "r");
-    try {
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, path);
-  } catch (e) {
-    rmSync(tmp, { force: true });
-    throw e;
-  }
+    }),
+  );
 }

@@ -1,21 +1,31 @@
 /** @module util/fs — atomic writes (temp + rename) and streaming JSONL with file:line errors. */
-import { createReadStream, existsSync, mkdirSync, openSync, closeSync, fsyncSync, renameSync, writeFileSync, appendFileSync } from "node:fs";
+import { createReadStream, existsSync, mkdirSync, openSync, closeSync, fsyncSync, renameSync, rmSync, writeFileSync, appendFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { createInterface } from "node:readline";
 import { InputError, UserError } from "./errors.js";
 
 /** Write a file atomically: write `path.tmp-<pid>`, fsync, rename over `path`. A reader never sees half a file. */
 export function writeFileAtomic(path: string, data: string | Uint8Array): void {
+  writeAtomicWith(path, (tmp) => writeFileSync(tmp, data));
+}
+
+/** Atomically replace `path` with what `write(tmp)` writes to a temp file (fsync, rename; the temp file is removed on error). */
+export function writeAtomicWith(path: string, write: (tmp: string) => void): void {
   mkdirSync(dirname(path), { recursive: true });
   const tmp = `${path}.tmp-${process.pid}-${Date.now()}`;
-  writeFileSync(tmp, data);
-  const fd = openSync(tmp, "r");
   try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
+    write(tmp);
+    const fd = openSync(tmp, "r");
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, path);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw e;
   }
-  renameSync(tmp, path);
 }
 
 export function writeJsonAtomic(path: string, value: unknown): void {
