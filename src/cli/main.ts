@@ -3,11 +3,19 @@
  * `register(program)` and adds its subcommands; heavy modules are imported inside actions so
  * `research --help` stays fast.
  */
-import { Command, CommanderError } from "commander";
+import { Command, CommanderError, Option } from "commander";
 import { readdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { UserError } from "../util/errors.js";
+import { DEVICE_CHOICES, DEVICE_HELP, MODEL_COMMANDS } from "./options.js";
+
+/** The subcommand at a path like "serve model". */
+function findCommand(program: Command, path: string): Command | undefined {
+  let c: Command | undefined = program;
+  for (const name of path.split(" ")) c = c?.commands.find((x) => x.name() === name);
+  return c;
+}
 
 export interface CommandModule {
   register(program: Command): void;
@@ -26,6 +34,19 @@ export async function buildProgram(): Promise<Command> {
     const mod = (await import(pathToFileURL(join(dir, f)).href)) as CommandModule;
     if (typeof mod.register === "function") mod.register(program);
   }
+  // every command that runs a model takes --device; the choice becomes the process's engine default before the action
+  for (const path of MODEL_COMMANDS) {
+    const c = findCommand(program, path);
+    if (!c) throw new Error(`cli: no command "${path}" to add --device to`);
+    c.addOption(new Option("--device <device>", DEVICE_HELP).choices(DEVICE_CHOICES).default("auto"));
+  }
+  program.hook("preAction", async (_program, action) => {
+    const device = (action.opts() as { device?: (typeof DEVICE_CHOICES)[number] }).device;
+    if (device === undefined) return;
+    const { setEngineDefaults, usesTsEngine } = await import("../model/engine-select.js");
+    setEngineDefaults({ device });
+    if (!usesTsEngine()) (await import("../ggml/lib.js")).checkDevice(device);
+  });
   return program;
 }
 

@@ -26,3 +26,9 @@ export const intOption = (flag: string, min?: number, max?: number) => (v: strin
 
 /** A commander argument parser for a number option (`min`/`max` inclusive). */
 export const numberOption = (flag: string, min?: number, max?: number) => (v: string) => parseNumberOption(flag, v, { min, max });
+
+/** `--device`: the ggml device a model runs on (ggml/lib.ts DEVICE_NAMES; listed here so --help stays fast). */
+export const DEVICE_CHOICES = ["auto", "cpu", "cuda", "vulkan", "metal"] as const;
+export const DEVICE_HELP = "ggml device the model runs on: auto (cuda, else metal on Apple silicon, else cpu), cpu, cuda, vulkan, metal; env RESEARCH_ENGINE=ts: the TypeScript engine";
+/** Commands that run a model: each gets `--device` (cli/main.ts). */
+export const MODEL_COMMANDS = ["generate", "ask", "rollout", "train", "eval", "serve model", "demo", "world pretrain", "engine"] as const;

@@ -239,6 +239,16 @@ export function resolveDevice(device: DeviceName): Exclude<DeviceName, "auto"> {
   return "cpu";
 }
 
+/** Throw a clear UserError (exit code 2) when a requested device's ggml binaries or driver are missing here;
+ *  a driver present but with no device still fails when ggml opens. */
+export function checkDevice(device: DeviceName): void {
+  if (!DEVICE_NAMES.includes(device)) throw new UserError(`unknown device "${device}": use ${DEVICE_NAMES.join(", ")}`, 2);
+  if (device === "auto") return;
+  if (!firstDir(device))
+    throw new UserError(`device ${device} is not available here: the ggml binaries for it are not installed (npm package ${PACKAGES[device].join(" or ")})`, 2);
+  if (device === "cuda" && !cudaDriverLoads()) throw new UserError("device cuda is not available here: the CUDA driver (libcuda) does not load", 2);
+}
+
 let opened: { key: string; rt: GgmlRuntime } | undefined;
 
 /** Open ggml once per process (later calls with the same options return the same runtime; other options throw). */
@@ -268,7 +278,7 @@ function open(device: Exclude<DeviceName, "auto">, threads: number, cpuVariant?:
   const dir = firstDir(device);
   if (!dir) {
     const pkgs = PACKAGES[device].join(" or ");
-    throw new UserError(`device ${device}: the ggml binaries for it are not installed (npm package ${pkgs}; node-llama-cpp installs it on platforms that have it)`);
+    throw new UserError(`device ${device}: the ggml binaries for it are not installed (npm package ${pkgs}; node-llama-cpp installs it on platforms that have it)`, 2);
   }
   const baseLib = koffi.load(join(dir, soName("ggml-base")));
   quietLogs(baseLib);
@@ -278,7 +288,7 @@ function open(device: Exclude<DeviceName, "auto">, threads: number, cpuVariant?:
     api[name] = baseLib.func(sig) as Fn;
   }
   const registryPath = readdirSync(dir).find((f) => /^(lib)?ggml(\.[a-z]+)?\.v[\d.]+\.(so|dylib|dll)$/.test(f) || f === soName("ggml"));
-  if (!registryPath) throw new UserError(`device ${device}: no ggml registry library (libggml.*.so) in ${dir}`);
+  if (!registryPath) throw new UserError(`device ${device}: no ggml registry library (libggml.*.so) in ${dir}`, 2);
   const regLib = koffi.load(join(dir, registryPath));
   const load = regLib.func(FUNCTIONS.registry[0]) as Fn;
 
@@ -294,9 +304,9 @@ function open(device: Exclude<DeviceName, "auto">, threads: number, cpuVariant?:
     libPath = join(dir, soName(GPU_LIB[device]));
   }
   const reg = load(libPath);
-  if (!reg) throw new UserError(`device ${device}: ggml could not load ${libPath} (is the ${device} driver installed?)`);
+  if (!reg) throw new UserError(`device ${device}: ggml could not load ${libPath} (is the ${device} driver installed?)`, 2);
   const nDev = Number(api.ggml_backend_reg_dev_count(reg));
-  if (nDev === 0) throw new UserError(`device ${device}: no ${device} device found (${api.ggml_backend_reg_name(reg)} backend loaded, 0 devices)`);
+  if (nDev === 0) throw new UserError(`device ${device}: no ${device} device found (${api.ggml_backend_reg_name(reg)} backend loaded, 0 devices)`, 2);
   const devices: DeviceInfo[] = [];
   for (let i = 0; i < nDev; i++) {
     const dev = api.ggml_backend_reg_dev_get(reg, i);
@@ -312,7 +322,7 @@ function open(device: Exclude<DeviceName, "auto">, threads: number, cpuVariant?:
     });
   }
   const backend = api.ggml_backend_dev_init(api.ggml_backend_reg_dev_get(reg, 0), null);
-  if (!backend) throw new UserError(`device ${device}: ggml could not initialise ${devices[0].name}`);
+  if (!backend) throw new UserError(`device ${device}: ggml could not initialise ${devices[0].name}`, 2);
   if (setThreads) setThreads(backend, threads);
   const info: EngineInfo = {
     backend: `ggml-${device}`,
@@ -321,6 +331,19 @@ function open(device: Exclude<DeviceName, "auto">, threads: number, cpuVariant?:
     library: { path: libPath, variant, version: api.ggml_version(), commit: api.ggml_commit(), llamaCpp: llamaCppRelease() },
   };
   return { api, backend, bufferType: api.ggml_backend_get_default_buffer_type(backend), info, host: device === "cpu" };
+}
+
+/** Whether `libggml-cpu-<variant>` is installed and runs on this processor (ggml_backend_score > 0). */
+export function cpuVariantRuns(variant: string): boolean {
+  const dir = firstDir("cpu");
+  if (!dir) return false;
+  const path = join(dir, process.platform === "win32" ? `ggml-cpu-${variant}.dll` : `libggml-cpu-${variant}${soExt}`);
+  if (!existsSync(path)) return false;
+  try {
+    return Number((koffi.load(path).func("int ggml_backend_score()") as Fn)()) > 0;
+  } catch {
+    return false;
+  }
 }
 
 /** The `libggml-cpu-<variant>` this processor runs best (highest `ggml_backend_score`, 0 = cannot run). */

@@ -11,6 +11,9 @@ import type { GenerationRequest, GenerationResult } from "./generation.js";
 import type { WeightMap } from "./weights.js";
 import type { Tokenizer } from "../tokenizer/types.js";
 import { InferenceModel, type KVCache } from "./infer.js";
+import { GgmlInferenceModel } from "../ggml/infer.js";
+import type { DeviceName } from "../ggml/lib.js";
+import { engineRuntime, usesTsEngine } from "./engine-select.js";
 import { sampleToken } from "./sampling.js";
 
 export interface LoadedModel {
@@ -22,6 +25,23 @@ export interface LoadedModel {
 export interface EngineOptions {
   /** Most sequences decoded together (default 16). */
   maxBatch?: number;
+  /** ggml device (default: the process's, see model/engine-select.ts; ignored under RESEARCH_ENGINE=ts). */
+  device?: DeviceName;
+}
+
+/** What the scheduler needs of an engine's network: model/infer.ts's InferenceModel or ggml/infer.ts's. */
+interface Net {
+  newCache(capacity: number): KVCache;
+  forward(items: { cache: KVCache; tokens: ArrayLike<number>; logits?: "last" | "all" }[]): Float32Array;
+  setWeights(weights: WeightMap): void;
+}
+
+/** Free a cache's backend memory (ggml caches; the TypeScript engine's are garbage collected). */
+const release = (c: KVCache): void => (c as KVCache & { dispose?: () => void }).dispose?.();
+
+function createNet(model: LoadedModel, opts: EngineOptions): Net {
+  if (usesTsEngine()) return new InferenceModel(model.config, model.weights);
+  return new GgmlInferenceModel(model.config, model.weights, engineRuntime({ device: opts.device })) as unknown as Net;
 }
 
 export interface Engine {
@@ -76,7 +96,7 @@ interface Slot {
 
 export function createEngine(model: LoadedModel, opts: EngineOptions = {}): Engine {
   const { config, tokenizer } = model;
-  const net = new InferenceModel(config, model.weights);
+  const net = createNet(model, opts);
   const maxBatch = Math.max(1, opts.maxBatch ?? 16);
   const eosIds = new Set<number>();
   const cfgEos = config.eos_token_id;
@@ -165,7 +185,10 @@ export function createEngine(model: LoadedModel, opts: EngineOptions = {}): Engi
         try {
           logits = net.forward(active.map((s) => ({ cache: s.cache, tokens: s.pending })));
         } catch (e) {
-          for (const s of active) s.job.fail(e);
+          for (const s of active) {
+            release(s.cache);
+            s.job.fail(e);
+          }
           active = [];
           continue;
         }
@@ -181,7 +204,10 @@ export function createEngine(model: LoadedModel, opts: EngineOptions = {}): Engi
             // a listener's failure (a closed stream) never stops the batch
           }
           const reason = check(s, id);
-          if (reason) s.job.done(finish(s, reason));
+          if (reason) {
+            release(s.cache);
+            s.job.done(finish(s, reason));
+          }
           else still.push(s);
         });
         active = still;
@@ -205,7 +231,11 @@ export function createEngine(model: LoadedModel, opts: EngineOptions = {}): Engi
     },
     logits(ids) {
       const cache = net.newCache(ids.length);
-      return net.forward([{ cache, tokens: ids, logits: "all" }]);
+      try {
+        return net.forward([{ cache, tokens: ids, logits: "all" }]);
+      } finally {
+        release(cache);
+      }
     },
     setWeights(weights) {
       net.setWeights(weights);

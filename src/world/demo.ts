@@ -13,6 +13,7 @@ import { z } from "zod";
 import type { Retriever } from "../retrieval/types.js";
 import type { TrainConfig } from "../train/config.js";
 import { openOpenblas, pinReproducibleCoreType } from "../tensor/openblas.js";
+import { engineReport, pinReproducibleEngine } from "../model/engine-select.js";
 import { UserError } from "../util/errors.js";
 import { writeJsonAtomic } from "../util/fs.js";
 import { buildWorld, worldIsCurrent, worldManifest, writeWorld } from "./build.js";
@@ -86,7 +87,10 @@ export interface DemoResult {
 export async function runDemo(outDir: string, cfg: DemoConfig): Promise<DemoResult> {
   const dir = resolve(outDir);
   const quick = cfg.quick;
-  if (cfg.reproducibleKernels) pinReproducibleCoreType(); // before OpenBLAS loads (the gates' engine is its first user)
+  if (cfg.reproducibleKernels) {
+    pinReproducibleCoreType(); // before OpenBLAS loads (the trainer's matmuls)
+    pinReproducibleEngine(); // before ggml opens (the gates' engine is its first user): haswell kernels, fixed threads
+  }
   // 1) world
   const worldCfg = WorldConfigSchema.parse({ seed: cfg.worldSeed });
   const worldDir = join(dir, "world");
@@ -160,7 +164,7 @@ export async function runDemo(outDir: string, cfg: DemoConfig): Promise<DemoResu
       eval: evalReport,
       world: { seed: manifest.seed, passages: manifest.passages, entities: manifest.entities, questions: manifest.questions, sharedNameRate: manifest.sharedNameRate, distinctYears: manifest.distinctYears },
       base_model: { dir: baseDir, params: [...loaded.weights.values()].reduce((a, t) => a + t.data.length, 0) - (loaded.config.tie_word_embeddings && loaded.weights.has("lm_head.weight") ? loaded.weights.get("lm_head.weight")!.data.length : 0), pretrain: pretrainInfo, gates: gates ?? null },
-      config: { demo: cfg, train: trainConfig, openblas: openOpenblas()?.core ?? null }, // OpenBLAS kernel set (null: wasm matmul)
+      config: { demo: cfg, train: trainConfig, openblas: openOpenblas()?.core ?? null, engine: engineReport() }, // OpenBLAS kernel set (null: wasm matmul)
     };
     log(`[6/6] report → ${join(dir, "report.md")}`);
     await writeDemoReport(dir, report, evalOut.research ?? []);
