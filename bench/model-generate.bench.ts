@@ -1,8 +1,8 @@
 /**
- * Generation throughput of the native engine vs llama.cpp (node-llama-cpp, CPU) on the same F32 GGUF weights, in the
+ * Generation throughput of the native engines (ggml, the default, and the TypeScript one: RESEARCH_ENGINE=ts) vs llama.cpp (node-llama-cpp, CPU) on the same F32 GGUF weights, in the
  * same run: tokens/s at batch 1 and batch 16, 256 new tokens each, EOS ignored so both make exactly the same number of
  * tokens. Models: stories260K (real) and a random Qwen2-style model (~20M parameters). Also memory per parameter.
- * Each number is the fastest of BENCH_ROUNDS (3) interleaved rounds. Both sides use one thread (OPENBLAS_NUM_THREADS=1, llama.cpp threads: 1): on a shared 2-core machine llama.cpp's
+ * Each number is the fastest of BENCH_ROUNDS (3) interleaved rounds. Every side uses one thread (ggml threads: 1, OPENBLAS_NUM_THREADS=1, llama.cpp threads: 1): on a shared 2-core machine llama.cpp's
  * default multi-threaded decode stalls for minutes when its spinning workers are descheduled.
  * Writes bench/results/model-generate.json.
  */
@@ -20,14 +20,20 @@ const { createEngine, encodePrompt } = await import("../src/model/generate.js");
 const { exportGguf } = await import("../src/model/gguf.js");
 const { tinyQwen2 } = await import("../src/model/testing.js");
 const { matmulBackend } = await import("../src/model/infer.js");
+const { setEngineDefaults, engineReport } = await import("../src/model/engine-select.js");
+setEngineDefaults({ device: "cpu", threads: Number(process.env.BENCH_GGML_THREADS ?? 1) });
 
 const NEW = Number(process.env.BENCH_TOKENS ?? 256);
 /** Interleaved rounds (ours, llama.cpp, ours, …), fastest of each: the shared machine's load changes minute to minute. */
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const tmp = mkdtempSync(join(tmpdir(), "bench-gen-"));
 
-async function ours(m: LoadedModel, prompt: number[], batch: number): Promise<number> {
+async function ours(m: LoadedModel, prompt: number[], batch: number, engineKind: "ggml" | "ts"): Promise<number> {
+  const was = process.env.RESEARCH_ENGINE;
+  process.env.RESEARCH_ENGINE = engineKind;
   const engine = createEngine(m, { maxBatch: batch });
+  if (was === undefined) delete process.env.RESEARCH_ENGINE;
+  else process.env.RESEARCH_ENGINE = was;
   await engine.generate([{ prompt: "", promptIds: prompt, maxTokens: 8, stop: [], temperature: 0 }]); // warm-up (JIT)
   const t = performance.now();
   const rs = await engine.generate(
@@ -73,7 +79,9 @@ function memoryPerParam(make: () => LoadedModel): { bytesPerParam: number; loade
   const a0 = process.memoryUsage().arrayBuffers;
   const m = make();
   const a1 = process.memoryUsage().arrayBuffers;
+  process.env.RESEARCH_ENGINE = "ts"; // typed-array memory of the TS engine (ggml's weights live in backend buffers)
   const engine = createEngine(m);
+  delete process.env.RESEARCH_ENGINE;
   const a2 = process.memoryUsage().arrayBuffers;
   void engine;
   const p = paramCount(m);
@@ -91,12 +99,14 @@ export async function main(): Promise<void> {
     const prompt = encodePrompt(m.tokenizer, name === "stories260K" ? "Once upon a time" : "<|im_start|>user\nthe cat<|im_end|>\n");
     for (const batch of [1, 16]) {
       let a = 0;
+      let t = 0;
       let b = 0;
       for (let r = 0; r < ROUNDS; r++) {
-        a = Math.max(a, await ours(m, prompt, batch));
+        a = Math.max(a, await ours(m, prompt, batch, "ggml"));
+        t = Math.max(t, await ours(m, prompt, batch, "ts"));
         b = Math.max(b, await llamaCpp(llama, file, prompt, batch, 1));
       }
-      const row = { model: name, params: paramCount(m), batch, newTokens: NEW, oursTokPerS: +a.toFixed(1), llamaCppTokPerS: +b.toFixed(1), ratio: +(a / b).toFixed(2) };
+      const row = { model: name, params: paramCount(m), batch, newTokens: NEW, oursTokPerS: +a.toFixed(1), tsTokPerS: +t.toFixed(1), llamaCppTokPerS: +b.toFixed(1), ratio: +(a / b).toFixed(2) };
       rows.push(row);
       console.log(row);
     }
@@ -106,9 +116,10 @@ export async function main(): Promise<void> {
   // Largest generating model in 24 GiB: packed + loaded weights at the measured bytes/param, with 1 GiB of headroom.
   const largest = Math.floor((23 * 2 ** 30) / mem.bytesPerParam);
   console.table(rows);
-  console.log(`matmul backend: ${matmulBackend}; memory: ${mem.bytesPerParam.toFixed(2)} B/param with the engine (${mem.loadedBytesPerParam.toFixed(2)} loaded); largest model that generates in 24 GiB ≈ ${(largest / 1e9).toFixed(2)}B params (+ KV ${kvBytesPerToken(qwen.config)} B/token for the 20M config)`);
+  console.log(`ggml: ${JSON.stringify(engineReport())}`);
+  console.log(`TS engine matmul backend: ${matmulBackend}; memory (TS engine): ${mem.bytesPerParam.toFixed(2)} B/param with the engine (${mem.loadedBytesPerParam.toFixed(2)} loaded); largest model that generates in 24 GiB ≈ ${(largest / 1e9).toFixed(2)}B params (+ KV ${kvBytesPerToken(qwen.config)} B/token for the 20M config)`);
   writeJsonAtomic("bench/results/model-generate.json", {
-    date: new Date().toISOString(), cpu: cpus()[0]?.model, cores: cpus().length, matmulBackend, rounds: ROUNDS, threads: 1, rows, memory: { ...mem, largestParamsIn24GiB: largest },
+    date: new Date().toISOString(), cpu: cpus()[0]?.model, cores: cpus().length, engine: engineReport(), matmulBackend, rounds: ROUNDS, threads: 1, rows, memory: { ...mem, largestParamsIn24GiB: largest },
   });
   await llama.dispose();
   rmSync(tmp, { recursive: true, force: true });
