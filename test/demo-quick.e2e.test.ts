@@ -37,5 +37,9 @@ describe("research demo --quick (shipped base model, end to end)", () => {
     expect(research.by_hops["1"]!.em).toBeGreaterThan(e["base-research"]!.by_hops["1"]!.em);
     expect(e.oracle!.em).toBe(1);
     expect(readFileSync(join(out, "report.md"), "utf8")).toContain("| research |");
+    // the engine it ran on is recorded: ggml, pinned to 2 threads (and the haswell kernels where they run)
+    const engine = (rep.config as unknown as { engine: { backend: string; threads: number; library: { variant?: string } } }).engine;
+    expect(engine.backend).toMatch(/^ggml-/);
+    if (engine.backend === "ggml-cpu") expect(engine.threads).toBe(2);
   }, 15 * 60_000);
 });
