@@ -306,7 +306,10 @@ function open(device: Exclude<DeviceName, "auto">, threads: number, cpuVariant?:
   const reg = load(libPath);
   if (!reg) throw new UserError(`device ${device}: ggml could not load ${libPath} (is the ${device} driver installed?)`, 2);
   const nDev = Number(api.ggml_backend_reg_dev_count(reg));
-  if (nDev === 0) throw new UserError(`device ${device}: no ${device} device found (${api.ggml_backend_reg_name(reg)} backend loaded, 0 devices)`, 2);
+  if (nDev === 0) {
+    const hint = device === "vulkan" && !process.env.GGML_VK_VISIBLE_DEVICES ? "; ggml skips CPU Vulkan drivers such as Mesa's lavapipe unless GGML_VK_VISIBLE_DEVICES=0 is set" : "";
+    throw new UserError(`device ${device}: no ${device} device found (${api.ggml_backend_reg_name(reg)} backend loaded, 0 devices${hint})`, 2);
+  }
   const devices: DeviceInfo[] = [];
   for (let i = 0; i < nDev; i++) {
     const dev = api.ggml_backend_reg_dev_get(reg, i);
