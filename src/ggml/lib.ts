@@ -222,9 +222,28 @@ function firstDir(device: Exclude<DeviceName, "auto">): string | undefined {
   return undefined;
 }
 
+/**
+ * Every library this module opens stays open for the life of the process. A koffi handle that is garbage-collected
+ * closes its library; were libggml-base (pulled in by a CPU variant probed for its score) closed and opened again,
+ * its static initialiser would find its own terminate handler still installed and abort the process
+ * (ggml.cpp: `GGML_ASSERT(prev != ggml_uncaught_exception)`), at a moment that depends on the GC.
+ */
+const keptLibraries = new Map<string, ReturnType<typeof koffi.load>>();
+function loadKept(path: string): ReturnType<typeof koffi.load> {
+  // and, should a library still be loaded twice, ggml's load-time terminate-handler check would abort: skip it
+  // (it only installs a backtrace printer for uncaught C++ exceptions); a user's own setting wins
+  process.env.GGML_NO_BACKTRACE ??= "1";
+  let lib = keptLibraries.get(path);
+  if (!lib) {
+    lib = koffi.load(path);
+    keptLibraries.set(path, lib);
+  }
+  return lib;
+}
+
 function cudaDriverLoads(): boolean {
   try {
-    koffi.load(process.platform === "win32" ? "nvcuda.dll" : "libcuda.so.1");
+    loadKept(process.platform === "win32" ? "nvcuda.dll" : "libcuda.so.1");
     return true;
   } catch {
     return false;
@@ -280,7 +299,7 @@ function open(device: Exclude<DeviceName, "auto">, threads: number, cpuVariant?:
     const pkgs = PACKAGES[device].join(" or ");
     throw new UserError(`device ${device}: the ggml binaries for it are not installed (npm package ${pkgs}; node-llama-cpp installs it on platforms that have it)`, 2);
   }
-  const baseLib = koffi.load(join(dir, soName("ggml-base")));
+  const baseLib = loadKept(join(dir, soName("ggml-base")));
   quietLogs(baseLib);
   const api: GgmlApi = {};
   for (const sig of FUNCTIONS.base) {
@@ -289,7 +308,7 @@ function open(device: Exclude<DeviceName, "auto">, threads: number, cpuVariant?:
   }
   const registryPath = readdirSync(dir).find((f) => /^(lib)?ggml(\.[a-z]+)?\.v[\d.]+\.(so|dylib|dll)$/.test(f) || f === soName("ggml"));
   if (!registryPath) throw new UserError(`device ${device}: no ggml registry library (libggml.*.so) in ${dir}`, 2);
-  const regLib = koffi.load(join(dir, registryPath));
+  const regLib = loadKept(join(dir, registryPath));
   const load = regLib.func(FUNCTIONS.registry[0]) as Fn;
 
   let libPath: string;
@@ -299,7 +318,7 @@ function open(device: Exclude<DeviceName, "auto">, threads: number, cpuVariant?:
     const best = bestCpuVariant(dir, cpuVariant);
     libPath = best.path;
     variant = best.variant;
-    setThreads = koffi.load(libPath).func("void ggml_backend_cpu_set_n_threads(ggml_backend * backend, int n)") as Fn;
+    setThreads = loadKept(libPath).func("void ggml_backend_cpu_set_n_threads(ggml_backend * backend, int n)") as Fn;
   } else {
     libPath = join(dir, soName(GPU_LIB[device]));
   }
@@ -343,7 +362,8 @@ export function cpuVariantRuns(variant: string): boolean {
   const path = join(dir, process.platform === "win32" ? `ggml-cpu-${variant}.dll` : `libggml-cpu-${variant}${soExt}`);
   if (!existsSync(path)) return false;
   try {
-    return Number((koffi.load(path).func("int ggml_backend_score()") as Fn)()) > 0;
+    loadKept(join(dir, soName("ggml-base")));
+    return Number((loadKept(path).func("int ggml_backend_score()") as Fn)()) > 0;
   } catch {
     return false;
   }
@@ -351,6 +371,7 @@ export function cpuVariantRuns(variant: string): boolean {
 
 /** The `libggml-cpu-<variant>` this processor runs best (highest `ggml_backend_score`, 0 = cannot run). */
 export function bestCpuVariant(dir: string, pin?: string): { path: string; variant: string; score: number } {
+  loadKept(join(dir, soName("ggml-base")));
   const re = process.platform === "win32" ? /^ggml-cpu-(.+)\.dll$/ : /^libggml-cpu-(.+)\.(so|dylib)$/;
   let best: { path: string; variant: string; score: number } | undefined;
   for (const f of readdirSync(dir).sort()) {
@@ -359,7 +380,7 @@ export function bestCpuVariant(dir: string, pin?: string): { path: string; varia
     const path = join(dir, f);
     let score = 0;
     try {
-      score = Number((koffi.load(path).func("int ggml_backend_score()") as Fn)());
+      score = Number((loadKept(path).func("int ggml_backend_score()") as Fn)());
     } catch {
       continue; // a variant that does not load here
     }
