@@ -88,6 +88,7 @@ const FUNCTIONS = {
     "ggml_tensor * ggml_mean(ggml_context * ctx, ggml_tensor * a)",
     "ggml_tensor * ggml_argmax(ggml_context * ctx, ggml_tensor * a)",
     "ggml_tensor * ggml_repeat(ggml_context * ctx, ggml_tensor * a, ggml_tensor * b)",
+    "ggml_tensor * ggml_repeat_4d(ggml_context * ctx, ggml_tensor * a, int64_t ne0, int64_t ne1, int64_t ne2, int64_t ne3)",
     "ggml_tensor * ggml_rms_norm(ggml_context * ctx, ggml_tensor * a, float eps)",
     "ggml_tensor * ggml_mul_mat(ggml_context * ctx, ggml_tensor * a, ggml_tensor * b)",
     "ggml_tensor * ggml_out_prod(ggml_context * ctx, ggml_tensor * a, ggml_tensor * b)",

@@ -187,17 +187,24 @@ function decoder(bd: Builder, w: GgmlWeights, ids: Tensor, pos: Tensor, N: numbe
  * with `mask` [Tk, n, 1, B] (0 = attend, −∞ = not) or causal with `nPast` earlier positions when mask is null.
  * Returns [hd*H, n*B].
  */
-function attention(bd: Builder, q: Tensor, k: Tensor, v: Tensor, d: Dims, mask: Tensor | null, nPast: number, n: number, Tk: number, B: number): Tensor {
+function attention(bd: Builder, q: Tensor, k: Tensor, v: Tensor, d: Dims, mask: Tensor | null, nPast: number, n: number, Tk: number, B: number, expandKv = false): Tensor {
   const { a, ctx } = bd;
-  const { H, hd } = d;
+  const { H, Hkv, hd } = d;
+  const rep = H / Hkv;
+  /** x [e0, e1, Hkv, B] → [e0, e1, H, B] with head h reading kv head ⌊h / rep⌋ (HF repeat_kv, = mul_mat's broadcast). */
+  const repeatKv = (x: Tensor, e0: number, e1: number) =>
+    a.ggml_reshape_4d(ctx, a.ggml_repeat_4d(ctx, a.ggml_reshape_4d(ctx, x, e0 * e1, 1, Hkv, B), e0 * e1, rep, Hkv, B), e0, e1, H, B);
   const qp = a.ggml_permute(ctx, q, 0, 2, 1, 3); // [hd, n, H, B]
-  const kp = a.ggml_permute(ctx, k, 0, 2, 1, 3); // [hd, Tk, Hkv, B]
+  let kp = a.ggml_permute(ctx, k, 0, 2, 1, 3); // [hd, Tk, Hkv, B]
+  // ggml differentiates mul_mat's head broadcast only for B = 1: the training graph repeats the kv heads instead
+  const expand = expandKv && rep > 1;
+  if (expand) kp = repeatKv(a.ggml_cont(ctx, kp), hd, Tk); // [hd, Tk, H, B]
   let kq = a.ggml_mul_mat(ctx, kp, qp); // [Tk, n, H, B]
   if (mask) kq = a.ggml_soft_max_ext(ctx, kq, mask, 1 / Math.sqrt(hd), 0);
   else kq = a.ggml_soft_max_ext(ctx, a.ggml_diag_mask_inf(ctx, kq, nPast), null, 1 / Math.sqrt(hd), 0);
-  const vt = a.ggml_cont(ctx, a.ggml_permute(ctx, v, 1, 2, 0, 3)); // [Tk, hd, Hkv, B]
+  let vt = a.ggml_cont(ctx, a.ggml_permute(ctx, v, 1, 2, 0, 3)); // [Tk, hd, Hkv, B]
+  if (expand) vt = repeatKv(vt, Tk, hd); // [Tk, hd, H, B]
   const o = a.ggml_mul_mat(ctx, vt, kq); // [hd, n, H, B]
-  void Tk;
   return a.ggml_reshape_2d(ctx, a.ggml_cont(ctx, a.ggml_permute(ctx, o, 0, 2, 1, 3)), hd * H, n * B); // [hd*H, n*B]
 }
 
@@ -240,7 +247,7 @@ export function batchGraph(bd: Builder, w: GgmlWeights, inputIds: Int32Array, B:
       }
   }
   const hidden = decoder(bd, w, ids, pos, N, (_l, q, k, v) =>
-    attention(bd, bd.a.ggml_reshape_4d(bd.ctx, q, hd, H, T, B), bd.a.ggml_reshape_4d(bd.ctx, k, hd, Hkv, T, B), bd.a.ggml_reshape_4d(bd.ctx, v, hd, Hkv, T, B), w.dims, mask, 0, T, T, B),
+    attention(bd, bd.a.ggml_reshape_4d(bd.ctx, q, hd, H, T, B), bd.a.ggml_reshape_4d(bd.ctx, k, hd, Hkv, T, B), bd.a.ggml_reshape_4d(bd.ctx, v, hd, Hkv, T, B), w.dims, mask, 0, T, T, B, true),
   );
   return { hidden, inputs: { ids, pos, mask, data } };
 }
