@@ -50,7 +50,7 @@ export async function main(): Promise<void> {
     if (i >= WARMUP) ms.push(out.metrics);
     padded = Math.max(padded, ...out.trajectories.map((t) => (t.promptIds?.length ?? 0) + (t.responseIds?.length ?? 0)));
   }
-  const params = setup.policy.numParams();
+  const params = setup.numParams();
   setup.dispose();
   const mean = (f: (m: StepMetrics) => number) => ms.reduce((a, m) => a + f(m), 0) / ms.length;
   const phase = Object.fromEntries(PHASES.map((p) => [p, mean((m) => m.seconds[p])])) as Record<Phase, number>;

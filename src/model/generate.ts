@@ -12,6 +12,7 @@ import type { WeightMap } from "./weights.js";
 import type { Tokenizer } from "../tokenizer/types.js";
 import { InferenceModel, type KVCache } from "./infer.js";
 import { GgmlInferenceModel } from "../ggml/infer.js";
+import type { GgmlWeights } from "../ggml/model.js";
 import type { DeviceName } from "../ggml/lib.js";
 import { engineRuntime, usesTsEngine } from "./engine-select.js";
 import { sampleToken } from "./sampling.js";
@@ -27,6 +28,9 @@ export interface EngineOptions {
   maxBatch?: number;
   /** ggml device (default: the process's, see model/engine-select.ts; ignored under RESEARCH_ENGINE=ts). */
   device?: DeviceName;
+  /** ggml weights to generate from instead of a copy of `model.weights` (a trainer's, so rollouts read the trained
+   *  tensors without a copy); ignored under RESEARCH_ENGINE=ts. */
+  weights?: GgmlWeights;
 }
 
 /** What the scheduler needs of an engine's network: model/infer.ts's InferenceModel or ggml/infer.ts's. */
@@ -41,6 +45,7 @@ const release = (c: KVCache): void => (c as KVCache & { dispose?: () => void }).
 
 function createNet(model: LoadedModel, opts: EngineOptions): Net {
   if (usesTsEngine()) return new InferenceModel(model.config, model.weights);
+  if (opts.weights) return new GgmlInferenceModel(model.config, opts.weights, opts.weights.rt) as unknown as Net;
   return new GgmlInferenceModel(model.config, model.weights, engineRuntime({ device: opts.device })) as unknown as Net;
 }
 

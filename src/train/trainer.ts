@@ -32,6 +32,8 @@ import type { CheckpointState } from "./run.js";
 export interface TrainerDeps {
   /** Runs steps 4–6 (train/backend.ts); default: in-process over `policy`, `optimizer` and `syncWeights`. */
   training?: TrainingBackend;
+  /** With `training`: whether it holds a frozen reference policy (checked against klCoef when given). */
+  hasReference?: boolean;
   /** The in-process policy (required without `training`). */
   policy?: TrainableModel;
   /** Frozen reference policy: required when klCoef > 0 (in-process), and never built otherwise. */
@@ -113,11 +115,14 @@ export function stepSeed(seed: number, step: number): number {
 
 /** The deps' training backend: the given one, or the in-process one over policy, optimizer and syncWeights. */
 export function trainingOf(cfg: TrainConfig, deps: TrainerDeps): TrainingBackend {
+  const hasReference = deps.training ? deps.hasReference : deps.reference !== undefined;
+  if (hasReference !== undefined) {
+    if (cfg.klCoef > 0 && !hasReference) throw new Error("klCoef > 0 needs a reference model");
+    if (cfg.klCoef === 0 && hasReference) throw new Error("klCoef = 0: do not keep a reference model in memory");
+  }
   if (deps.training) return deps.training;
   const { policy, optimizer, syncWeights } = deps;
   if (!policy || !optimizer || !syncWeights) throw new Error("trainer: give `training`, or `policy`, `optimizer` and `syncWeights`");
-  if (cfg.klCoef > 0 && !deps.reference) throw new Error("klCoef > 0 needs a reference model");
-  if (cfg.klCoef === 0 && deps.reference) throw new Error("klCoef = 0: do not keep a reference model in memory");
   return createInProcessBackend({ policy, reference: deps.reference, optimizer, syncWeights, eosId: deps.eosId });
 }
 

@@ -5,7 +5,7 @@
  * norm and apply AdamW.
  */
 import * as tf from "@tensorflow/tfjs";
-import type { TrainableModel } from "../model/trainable.js";
+import type { TokenBatch, TrainableModel } from "../model/trainable.js";
 import { clipByGlobalNorm, computeGrads, type AdamW } from "../model/optim.js";
 import type { TrainConfig } from "./config.js";
 import { grpoLoss, type LossAggMode } from "./grpo.js";
@@ -19,7 +19,7 @@ export interface UpdateRow {
   rolloutLogp: number[] | null;
 }
 
-interface MicroBatch {
+export interface MicroBatch {
   /** Row indices, in layout order. */
   idx: number[];
   batch: TrainBatch;
@@ -94,8 +94,14 @@ export function layoutUpdate(rows: UpdateRow[], cfg: TrainConfig, eosId: number 
   return { minis, skippedRows };
 }
 
+/** What planUpdate needs of a policy: log-probs of a padded batch (no gradient needed). The tfjs TrainableModel and
+ *  the ggml policy (through `ggmlLogprobSource`) both give them. */
+export interface LogprobSource {
+  tokenLogprobs(batch: TokenBatch): { logprobs: tf.Tensor2D };
+}
+
 /** 4) Mini-/micro-batch layout and the log-probs needed before any update. */
-export function planUpdate(rows: UpdateRow[], cfg: TrainConfig, deps: { policy: TrainableModel; reference?: TrainableModel; eosId: number | null }): UpdatePlan {
+export function planUpdate(rows: UpdateRow[], cfg: TrainConfig, deps: { policy: LogprobSource; reference?: LogprobSource; eosId: number | null }): UpdatePlan {
   const lengthOf = (r: number) => rows[r].seq.promptIds.length + rows[r].seq.responseIds.length;
   // Micro-batches of the first mini-batch are updated before any optimizer step, so π_old = π_θ there: their old
   // log-probs are taken from the update's own forward (as constants), saving a forward pass. Later mini-batches
@@ -106,7 +112,7 @@ export function planUpdate(rows: UpdateRow[], cfg: TrainConfig, deps: { policy: 
       const batch = buildTrainBatch(rowIdx.map((r) => rows[r].seq), deps.eosId);
       const ids = Int32Array.from(batch.tokens.flat());
       const mask = Float32Array.from(batch.tokens.flatMap((row, b) => row.map((_, j) => (j < lengthOf(rowIdx[b]) ? 1 : 0))));
-      const lp = (model: TrainableModel) => tf.tidy(() => model.tokenLogprobs({ inputIds: ids, B: batch.B, T: batch.L, attentionMask: mask, temperature: cfg.temperature }).logprobs);
+      const lp = (model: LogprobSource) => tf.tidy(() => model.tokenLogprobs({ inputIds: ids, B: batch.B, T: batch.L, attentionMask: mask, temperature: cfg.temperature }).logprobs);
       return { idx: rowIdx, batch, ids, mask, oldLogp: m > 0 ? lp(deps.policy) : undefined, refLogp: deps.reference ? lp(deps.reference) : undefined };
     });
     return { parts, normalizer, tokenNormalizer, keptNormalizer };
@@ -123,8 +129,52 @@ export function planUpdate(rows: UpdateRow[], cfg: TrainConfig, deps: { policy: 
   };
 }
 
+/**
+ * A micro-batch's GRPO loss as a function of its log-probs and entropies (train/grpo.ts, the spec). With `record`,
+ * its parts are added to the running statistics (and π_old is compared with the sampler's log-probs).
+ */
+export type MicroLoss = (p: MicroBatch, logprobs: tf.Tensor2D, entropy: tf.Tensor2D, record: boolean) => tf.Scalar;
+
+/** How one mini-batch's gradient is made and applied: tfjs autodiff over the TrainableModel, or ggml (below). */
+export interface GradientEngine {
+  /** Accumulate the gradient of Σ_parts loss(part) from zero; returns the summed loss, gradient norm and finiteness. */
+  gradients(parts: MicroBatch[], loss: MicroLoss, temperature: number): { loss: number; gradNorm: number; finite: boolean };
+  /** Apply the accumulated gradient (clipped to `maxNorm` by global norm) with AdamW at lr. */
+  apply(maxNorm: number, lr: number): void;
+  /** Drop the accumulated gradient (a non-finite update). */
+  discard(): void;
+}
+
+/** The tfjs engine: tf.variableGrads through the TrainableModel, clipByGlobalNorm, model/optim.ts AdamW. */
+export function tfjsGradients(deps: { policy: TrainableModel; optimizer: AdamW }): GradientEngine {
+  let g: ReturnType<typeof computeGrads> | null = null;
+  return {
+    gradients(parts, loss, temperature) {
+      g = computeGrads(
+        deps.policy.params,
+        parts.map((p) => () => {
+          const { logprobs, entropy } = deps.policy.tokenLogprobs({ inputIds: p.ids, B: p.batch.B, T: p.batch.L, attentionMask: p.mask, temperature });
+          return loss(p, logprobs, entropy, true);
+        }),
+      ); // summed over micro-batches
+      return { loss: g.loss, gradNorm: g.gradNorm, finite: g.finite };
+    },
+    apply(maxNorm, lr) {
+      const clipped = clipByGlobalNorm(g!.grads, maxNorm, g!.gradNorm).grads;
+      deps.optimizer.update(clipped, lr);
+      tf.dispose([...clipped.values()]);
+      g = null;
+    },
+    discard() {
+      if (g) tf.dispose([...g.grads.values()]);
+      g = null;
+    },
+  };
+}
+
 /** 5) One optimizer update per mini-batch; stops at the first non-finite one (the step is then skipped). */
-export function runUpdate(plan: UpdatePlan, rows: UpdateRow[], cfg: TrainConfig, deps: { policy: TrainableModel; optimizer: AdamW }, lr: number): UpdateResult {
+export function runUpdate(plan: UpdatePlan, rows: UpdateRow[], cfg: TrainConfig, deps: { policy: TrainableModel; optimizer: AdamW } | { engine: GradientEngine }, lr: number): UpdateResult {
+  const engine = "engine" in deps ? deps.engine : tfjsGradients(deps);
   const now = () => performance.now();
   const res: UpdateResult = { stats: { loss: 0, pg: 0, kl: 0, ent: 0, clip: 0, akl: 0, gnorm: 0 }, lpDiff: { sum: 0, n: 0 }, backwardMs: 0, optimMs: 0 };
   const nMinis = plan.minis.length;
@@ -148,25 +198,26 @@ export function runUpdate(plan: UpdatePlan, rows: UpdateRow[], cfg: TrainConfig,
     if (parts.length === 0) continue; // every row skipped (one reward per group): no gradient, no update
     const tb = now();
     const part = { loss: 0, pg: 0, kl: 0, ent: 0, clip: 0, akl: 0 };
-    const lossFns = parts.map((p) => () => {
+    const loss: MicroLoss = (p, logprobs, entropy, record) => {
       const adv = tf.tensor2d(p.idx.map((r) => rows[r].adv), [p.batch.B, 1]); // (B, 1)
       const lossMask = tf.tensor2d(p.batch.lossMask); // (B, T)
-      const { logprobs, entropy } = deps.policy.tokenLogprobs({ inputIds: p.ids, B: p.batch.B, T: p.batch.L, attentionMask: p.mask, temperature: cfg.temperature });
       const oldLogp = p.oldLogp ?? (tf.tensor2d(logprobs.dataSync() as Float32Array, logprobs.shape) as tf.Tensor2D);
-      compareWithRollout(p, oldLogp);
+      if (record) compareWithRollout(p, oldLogp);
       const r = grpoLoss(
         { logp: logprobs, oldLogp, refLogp: p.refLogp, entropy, advantages: adv, lossMask },
         { clipRatio: cfg.clipRatio, klCoef: cfg.klCoef, entropyCoef: cfg.entropyCoef, lossAgg: cfg.lossAgg, normalizer, tokenNormalizer },
       );
-      part.loss += r.loss.dataSync()[0];
-      part.pg += r.pgLoss.dataSync()[0];
-      part.kl += r.kl.dataSync()[0];
-      part.ent += r.entropy.dataSync()[0];
-      part.clip += r.clipFrac.dataSync()[0];
-      part.akl += r.approxKl.dataSync()[0];
+      if (record) {
+        part.loss += r.loss.dataSync()[0];
+        part.pg += r.pgLoss.dataSync()[0];
+        part.kl += r.kl.dataSync()[0];
+        part.ent += r.entropy.dataSync()[0];
+        part.clip += r.clipFrac.dataSync()[0];
+        part.akl += r.approxKl.dataSync()[0];
+      }
       return r.loss;
-    });
-    const g = computeGrads(deps.policy.params, lossFns); // summed over micro-batches
+    };
+    const g = engine.gradients(parts, loss, cfg.temperature);
     res.backwardMs += now() - tb;
     const to = now();
     // entropy and KL are reported as means over the rows run (the loss divides them by every row's count)
@@ -176,12 +227,8 @@ export function runUpdate(plan: UpdatePlan, rows: UpdateRow[], cfg: TrainConfig,
     res.stats.gnorm += g.gradNorm / nMinis;
     if (!g.finite) {
       res.skipReason = `non-finite ${Number.isFinite(g.loss) ? "gradient" : "loss"}`;
-      tf.dispose([...g.grads.values()]);
-    } else {
-      const clipped = clipByGlobalNorm(g.grads, cfg.gradClip, g.gradNorm).grads;
-      deps.optimizer.update(clipped, lr);
-      tf.dispose([...clipped.values()]);
-    }
+      engine.discard();
+    } else engine.apply(cfg.gradClip, lr);
     res.optimMs += now() - to;
     if (res.skipReason) break;
   }

@@ -200,7 +200,7 @@ async function trainStage(dir: string, baseDir: string, trainQs: WorldQuestion[]
     onStep: (m) => bar.update(m.step, { reward: m.reward_mean.toFixed(3), f1: m.answer_f1_mean.toFixed(3), searches: m.searches_mean.toFixed(2) }),
   });
   bar.stop();
-  const trainedWeights = setup.policy.exportWeights();
+  const trainedWeights = setup.exportWeights();
   setup.dispose();
   const points = readMetrics(runDir).map((m) => {
     const r = m as Record<string, number> & { seconds?: { total?: number } };
