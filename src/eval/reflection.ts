@@ -173,13 +173,13 @@ export function summarizeReflection(items: readonly TrajectoryReflection[]): Ref
 }
 
 /** The searches of a ReSearch trajectory: each query with the tool text spliced after it (in order). */
-export function stepsOfTrajectory(t: { queries: string[]; segments: { author?: string; kind?: string; text: string }[] }): SearchStep[] {
-  const results = t.segments.filter((s) => (s.author ?? (s.kind === "tool" ? "tool" : "policy")) === "tool").map((s) => s.text);
-  return t.queries.map((query, i) => ({ query, result: results[i] ?? "" }));
+export function stepsOfTrajectory(t: { queries?: string[]; segments?: { author?: string; kind?: string; text: string }[] }): SearchStep[] {
+  const results = (t.segments ?? []).filter((s) => (s.author ?? (s.kind === "tool" ? "tool" : "policy")) === "tool").map((s) => s.text);
+  return (t.queries ?? []).map((query, i) => ({ query, result: results[i] ?? "" }));
 }
 
 /** The searches of an evaluation record: its trajectory's, else a baseline's retriever calls (hits joined). */
-export function stepsOfRecord(r: { trajectory?: { queries: string[]; segments: { author?: string; kind?: string; text: string }[] }; retrievals?: { query: string; hits: { contents: string }[] }[] }): SearchStep[] {
+export function stepsOfRecord(r: { trajectory?: { queries?: string[]; segments?: { author?: string; kind?: string; text: string }[] }; retrievals?: { query: string; hits: { contents: string }[] }[] }): SearchStep[] {
   if (r.trajectory) return stepsOfTrajectory(r.trajectory);
   return (r.retrievals ?? []).map((x) => ({ query: x.query, result: x.hits.map((h) => h.contents).join("\n") }));
 }
