@@ -49,6 +49,11 @@ describe("research demo: benchmarks, seeds, a fresh test sample (end to end, tin
       expect(md).toContain("### bamboogle (2 questions)");
       expect(md).toContain("| world-trained | ReSearch |");
       expect(existsSync(join(out, `seed-${seed}`, "eval-bench", "2wiki", "ircot", "summary.json"))).toBe(true);
+      expect(existsSync(join(out, `seed-${seed}`, "eval-bench-oracle", "2wiki", "summary.json"))).toBe(true);
+      // the same table from the CLI's code over the run directories
+      const { runTableCommand } = await import("../eval/cli.js");
+      const table = runTableCommand(BENCHMARK_NAMES.map((n) => join(out, `seed-${seed}`, "eval-bench", n)), { metrics: "em,f1" });
+      expect(table).toBe(b.table_md);
     }
     // a fresh test sample over the same test entities, in its own eval directory (training reused)
     const fresh = await runDemo(join(out, "seed-1"), { ...cfg, seed: 1, benchmarks: undefined, testQuestionSeed: 5 });

@@ -184,7 +184,8 @@ export async function runDemo(outDir: string, cfg: DemoConfig): Promise<DemoResu
         const qById = new Map<string, WorldQuestion>(qs.map((q) => [q.id, q]));
         const rep: Partial<Record<DemoMethod, MethodReport>> = {};
         for (const [m, records] of Object.entries(out)) rep[m as DemoMethod] = methodReport(records, qById);
-        rep.oracle = await oracleReport(qs, retriever, cfg, join(root, "oracle"));
+        // the oracle's summary is not an eval run's: beside eval-bench/, so `research eval table DIR/eval-bench/*` reads only runs
+        rep.oracle = await oracleReport(qs, retriever, cfg, join(dir, "eval-bench-oracle", b));
         by[b] = { n: qs.length, questions: hopStats(qs), methods: rep };
         runDirs.push(...Object.keys(out).map((m) => join(root, m)));
       }
