@@ -11,6 +11,13 @@ describe("research CLI", () => {
     const out = execFileSync(process.execPath, ["bin/research.js", "--help"], { encoding: "utf8" });
     expect(out).toContain("Usage: research");
   });
+  it("demo --help documents --seeds, --benchmarks and --test-seed", () => {
+    const out = execFileSync(process.execPath, ["bin/research.js", "demo", "--help"], { encoding: "utf8" }).replace(/\s+/g, " ");
+    expect(out).toContain("--seeds <list> run the demo once per GRPO seed");
+    expect(out).toContain("--benchmarks also evaluate every method on the world's four test benchmarks");
+    expect(out).toContain("--test-seed <n> evaluate on a fresh test-question sample");
+    expect(out).toContain("research demo --seeds 1,2,3");
+  });
 });
 
 describe("library API", () => {
@@ -27,6 +34,9 @@ describe("numeric options", () => {
   // value, exit code 1, before any work starts.
   const cases: [string[], string][] = [
     [["demo", "--steps", "-1"], '--steps: expected an integer ≥ 0, got "-1"'],
+    [["demo", "--seeds", "1,x"], '--seeds: expected a comma-separated list of integers such as 1,2,3, got "1,x"'],
+    [["demo", "--seeds", "2,2"], '--seeds: a seed is listed twice in "2,2"'],
+    [["demo", "--test-seed", "1.5"], '--test-seed: expected an integer, got "1.5"'],
     [["world", "pretrain", "--world", "w", "--out", "o", "--gates-temperature", "-0.5"], '--gates-temperature: expected a number ≥ 0, got "-0.5"'],
     [["world", "build", "--seed", "1.5"], '--seed: expected an integer, got "1.5"'],
     [["data", "inspect", "f.jsonl", "-n", "x"], '--examples: expected an integer ≥ 0, got "x"'],

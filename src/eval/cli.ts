@@ -2,6 +2,8 @@
 import { basename, extname, resolve } from "node:path";
 import { z } from "zod";
 import { loadQAArray } from "../data/qa.js";
+import { MultiHopMetadata } from "../data/metadata.js";
+import type { ReflectionGold } from "./reflection.js";
 import {
   backendConfigFromFlags,
   createBackend,
@@ -47,6 +49,12 @@ export async function runEvalCommand(flags: Record<string, unknown>): Promise<vo
   // --limit N: the first N questions of the file (the loader stops reading there)
   const examples = await loadQAArray(cfg.dataset, cfg.limit === undefined ? {} : { limit: cfg.limit });
   const selection = examples.map((e) => ({ id: e.id, question: e.question, goldenAnswers: e.golden_answers }));
+  // the gold chains the records' metadata carries (the world's questions do): the reflection metrics judge misses by them
+  const gold = new Map<string, ReflectionGold>();
+  for (const e of examples) {
+    const m = MultiHopMetadata.safeParse(e.metadata ?? {}); // other data sets' metadata may differ: then the proxy
+    if (m.success && m.data.chainNames?.length) gold.set(e.id, { kind: m.data.kind, chainNames: m.data.chainNames });
+  }
 
   const backend = await createBackend({ ...backendConfigFromFlags(flags), concurrency: cfg.concurrency });
   let retriever: Retriever | undefined;
@@ -93,6 +101,7 @@ export async function runEvalCommand(flags: Record<string, unknown>): Promise<vo
       retryErrors: cfg.retryErrors,
       quiet: cfg.quiet,
       settings: { backend: backend.name, topN: cfg.topN, gen: ctx.gen, rollout, limit: cfg.limit },
+      ...(gold.size ? { gold } : {}),
     });
     process.stdout.write(JSON.stringify(result.summary) + "\n");
     if (result.failures.length) {

@@ -15,6 +15,7 @@ import { appendJsonl, readJsonl, writeFileAtomic, writeJsonAtomic } from "../uti
 import { createProgress } from "../util/progress.js";
 import { JudgeConfigError, type Judge } from "./judge.js";
 import { summarize, type EvalRecord, type EvalSummary } from "./summary.js";
+import type { ReflectionGold } from "./reflection.js";
 import type { EvalItem, Method, MethodContext, MethodOutput } from "./types.js";
 
 export interface EvalRunOptions {
@@ -35,6 +36,8 @@ export interface EvalRunOptions {
   quiet?: boolean;
   /** Extra settings recorded in run.json. */
   settings?: Record<string, unknown>;
+  /** Each item's gold chain (kind, chainNames), by id, for the summary's reflection metrics; absent: their proxy. */
+  gold?: ReadonlyMap<string, ReflectionGold>;
 }
 
 export interface EvalRunResult {
@@ -237,6 +240,7 @@ export async function runEval(opts: EvalRunOptions): Promise<EvalRunResult> {
     judge: judge !== undefined,
     judgeModel: judge?.model,
     session: { ran, seconds, questionsPerSecond: seconds > 0 ? ran / seconds : 0 },
+    ...(opts.gold ? { gold: opts.gold } : {}),
   });
   writeJsonAtomic(join(outDir, SUMMARY_FILE), summary);
   return { summary, ran, judged, failures };

@@ -6,6 +6,7 @@ import { ScoreAccumulator, type ItemScores } from "../reward/metrics.js";
 import type { Trajectory } from "../rollout/types.js";
 import type { JudgeVerdict } from "./judge.js";
 import type { GenerationStep, MethodName, RetrievalStep } from "./types.js";
+import { analyzeTrajectory, stepsOfRecord, summarizeReflection, type ReflectionGold, type ReflectionSummary } from "./reflection.js";
 
 /** One line of `predictions.jsonl`. */
 export interface EvalRecord {
@@ -63,6 +64,12 @@ export interface EvalSummary {
   acc: number;
   judge?: JudgeSummary;
   search?: SearchSummary;
+  /**
+   * Reflection metrics over the records' searches (eval/reflection.ts): ReSearch trajectories, or a baseline's
+   * retriever calls; misses judged against the gold chain of items that have one, else the proxy. Absent when no
+   * record searched.
+   */
+  reflection?: ReflectionSummary;
   /** This invocation: items it ran, seconds, and items per second. */
   session: { ran: number; seconds: number; questionsPerSecond: number };
   updatedAt: string;
@@ -101,6 +108,14 @@ export function summarizeSearch(records: readonly EvalRecord[]): SearchSummary {
   return { searchesPerQuestion: searches / n, withSearchShare: withSearch / n, meanResponseTokens: tokens / n, responseTokensEstimated: estimated, finishReasons };
 }
 
+/** Reflection metrics of evaluation records (`gold`: each item's chain, by id, where known). */
+export function summarizeRecordsReflection(records: readonly EvalRecord[], gold?: ReadonlyMap<string, ReflectionGold>): ReflectionSummary {
+  return summarizeReflection(records.map((r) => {
+    const g = gold?.get(r.id);
+    return analyzeTrajectory({ steps: stepsOfRecord(r), goldenAnswers: r.goldenAnswers, correct: r.scores.em === 1, ...(g ? { gold: g } : {}) });
+  }));
+}
+
 /** The summary of a run over `records` (the scored items of the selection, in dataset order). */
 export function summarize(args: {
   method: MethodName;
@@ -112,11 +127,14 @@ export function summarize(args: {
   judge: boolean;
   judgeModel?: string;
   session: EvalSummary["session"];
+  /** Each item's gold chain, for the reflection metrics' misses (else the proxy). */
+  gold?: ReadonlyMap<string, ReflectionGold>;
 }): EvalSummary {
   const acc = new ScoreAccumulator();
   for (const r of args.records) acc.add(r.scores);
   const s = acc.result();
   const withJudge = args.judge || (args.records.length > 0 && args.records.every((r) => r.judge));
+  const reflection = summarizeRecordsReflection(args.records, args.gold);
   return {
     method: args.method,
     dataset: args.dataset,
@@ -130,6 +148,7 @@ export function summarize(args: {
     acc: s.acc,
     ...(withJudge ? { judge: summarizeJudge(args.records, args.judgeModel) } : {}),
     ...(args.method === "research" ? { search: summarizeSearch(args.records) } : {}),
+    ...(reflection.searched > 0 ? { reflection } : {}),
     session: args.session,
     updatedAt: new Date().toISOString(),
   };

@@ -7,6 +7,7 @@ import { createTrainer } from "./trainer.js";
 import { scoreEpisodes } from "./shaping.js";
 import { createTrainingSetup } from "./setup.js";
 import { createTinyTask } from "./testing/tiny-task.js";
+import { analyzeTrajectory, stepsOfTrajectory, summarizeReflection } from "../eval/reflection.js";
 
 const task = createTinyTask();
 const model = { config: task.modelConfig, weights: initWeights(task.modelConfig, 3, 0.3), tokenizer: task.tokenizer };
@@ -93,6 +94,23 @@ describe("trainer", () => {
     expect(out.metrics["scaffold/retrieval-bonus/weight"]).toBe(0.5);
     const named = recalls.filter((r): r is number => r !== null);
     expect(out.metrics.gold_recall_mean).toBeCloseTo(named.reduce((a, b) => a + b, 0) / named.length, 12);
+  });
+
+  it("logs the reflection metrics of the step's rollouts (gold chain where the example has one, else the proxy)", async () => {
+    const examples = task.examples.map((e, i) => (i % 2 ? e : { ...e, kind: "compositional", chainNames: [e.question.split(" ")[0], "nobody"] }));
+    const cfg = TrainConfig.parse({ ...small, klCoef: 0, promptsPerStep: 4 });
+    const s = createTrainingSetup(cfg, model, { retriever: task.retriever, examples, template: task.template });
+    const out = (await createTrainer(cfg, s).step())!;
+    s.dispose();
+    const byId = new Map(examples.map((e) => [e.id, e]));
+    const want = summarizeReflection(out.trajectories.map((t) => {
+      const ex = byId.get(t.id.split(":")[2].split("#")[0])!;
+      return analyzeTrajectory({ steps: stepsOfTrajectory(t), goldenAnswers: ex.goldenAnswers, correct: t.score.em === 1, ...(ex.chainNames ? { gold: { kind: ex.kind, chainNames: ex.chainNames } } : {}) });
+    }));
+    expect(want.gold).toBeGreaterThan(0);
+    expect(want.gold).toBeLessThan(out.trajectories.length);
+    expect(out.metrics).toMatchObject({ reflection_miss_rate: want.miss_rate, reflection_search_after_miss: want.search_after_miss, reflection_query_revision: want.query_revision, reflection_recovery: want.recovery });
+    expect("reflection_miss_rate" in out.metrics).toBe(true);
   });
 
   it("updates the weights and keeps the run deterministic for a seed", async () => {

@@ -28,6 +28,7 @@ import { scoreEpisodes, type EpisodeScore } from "./shaping.js";
 import { createScaffolds, type RolloutPlan, type Scaffold } from "./scaffolds/index.js";
 import { createSampler, type TrainExample } from "./sampler.js";
 import type { CheckpointState } from "./run.js";
+import { analyzeTrajectory, reflectionStepMetrics, stepsOfTrajectory, summarizeReflection } from "../eval/reflection.js";
 
 export interface TrainerDeps {
   /** Runs steps 4–6 (train/backend.ts); default: in-process over `policy`, `optimizer` and `syncWeights`. */
@@ -85,6 +86,16 @@ export interface StepMetrics {
   [scaffoldMetric: `scaffold/${string}`]: number | null;
   seconds: { rollout: number; reward: number; logprobs: number; backward: number; optimizer: number; sync: number; total: number };
   tokens_per_s: number;
+  /**
+   * Reflection metrics of this step's rollouts (eval/reflection.ts; misses judged against each question's gold chain
+   * when its metadata has `chainNames`, else the proxy): share of searching rollouts with a miss, of those with a miss
+   * that searched again after it / answered right (recovered), of those with ≥ 2 searches that revised a query. Null
+   * when the denominator is empty; absent in runs logged before they existed.
+   */
+  reflection_miss_rate?: number | null;
+  reflection_search_after_miss?: number | null;
+  reflection_query_revision?: number | null;
+  reflection_recovery?: number | null;
 }
 
 export interface StepOutput {
@@ -233,6 +244,11 @@ export function createTrainer(cfg: TrainConfig, deps: TrainerDeps): Trainer {
         total: totalS,
       },
       tokens_per_s: totalS > 0 ? trainedTokens / totalS : 0,
+      ...reflectionStepMetrics(summarizeReflection(trajectories.map((t, i) => {
+        const ex = examples[Math.floor(i / G)];
+        const gold = ex.chainNames?.length ? { kind: ex.kind, chainNames: ex.chainNames } : undefined;
+        return analyzeTrajectory({ steps: stepsOfTrajectory(t), goldenAnswers: t.goldenAnswers ?? ex.goldenAnswers, correct: scores[i].em === 1, ...(gold ? { gold } : {}) });
+      }))),
     };
     for (const x of scaffolds) for (const [k, v] of Object.entries(x.metrics?.(trajectories) ?? {})) metrics[`scaffold/${x.name}/${k}`] = v;
     const out: StepOutput = {

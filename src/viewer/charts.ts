@@ -32,6 +32,17 @@ export const METRICS: MetricDef[] = [
   { key: "step_time", title: "Step time (s)", value: (m) => num((m.seconds as Record<string, unknown> | undefined)?.total) },
 ];
 
+/**
+ * The reflection metrics the trainer logs per step (eval/reflection.ts; StepMetrics `reflection_*`), drawn after
+ * METRICS for runs that logged them (null steps, where a share's denominator was empty, are gaps).
+ */
+export const REFLECTION_METRICS: MetricDef[] = [
+  { key: "reflection_search_after_miss", title: "Reflection: searches again after a miss", value: field("reflection_search_after_miss") },
+  { key: "reflection_query_revision", title: "Reflection: revises a query", value: field("reflection_query_revision") },
+  { key: "reflection_recovery", title: "Reflection: right answer after a miss", value: field("reflection_recovery") },
+  { key: "reflection_miss_rate", title: "Reflection: miss rate", value: field("reflection_miss_rate") },
+];
+
 /** Metrics runs logged before scaffolds were plug-ins, under the names scaffolds log them now. */
 const LEGACY_SCAFFOLD_METRICS: Record<string, string> = {
   "scaffold/min-searches/prob": "forced_follow_up_prob",
@@ -122,10 +133,10 @@ export interface RenderedChart {
   points: Record<string, number>;
 }
 
-/** Every metric of METRICS, then each scaffold metric, as an SVG chart over the given runs; metrics no run logged are skipped. */
+/** Every metric of METRICS, then the reflection metrics, then each scaffold metric, as an SVG chart over the given runs; metrics no run logged are skipped. */
 export async function renderCharts(runs: { name: string; rows: MetricsRow[] }[], opts: { width?: number; height?: number } = {}): Promise<RenderedChart[]> {
   const out: RenderedChart[] = [];
-  for (const def of [...METRICS, ...scaffoldMetrics(runs)]) {
+  for (const def of [...METRICS, ...REFLECTION_METRICS, ...scaffoldMetrics(runs)]) {
     const rows = metricSeries(def, runs);
     if (!rows.length) continue;
     const points: Record<string, number> = {};

@@ -10,7 +10,7 @@ import type { FastifyInstance } from "fastify";
 import { makeRun, replicateRun } from "./testing/make-run.js";
 import { discoverRuns, rootNames } from "./runs.js";
 import { createTrainReader, groupTrajectories, pageGroups } from "./train-data.js";
-import { METRICS, renderCharts, scaffoldMetrics } from "./charts.js";
+import { METRICS, REFLECTION_METRICS, renderCharts, scaffoldMetrics } from "./charts.js";
 import { createViewerApp, interventionCounts, startViewer } from "./server.js";
 import { writeReport } from "./report.js";
 import { readMetrics, truncateMetrics } from "../train/run.js";
@@ -97,8 +97,16 @@ describe("charts", () => {
       { name: "a", rows },
       { name: "b", rows: rows.slice(0, 2) },
     ]);
-    expect(charts.map((c) => c.key)).toEqual(METRICS.map((m) => m.key));
-    for (const c of charts) {
+    // METRICS, then the reflection metrics the trainer logged (a null share is no point)
+    const logged = (d: (typeof REFLECTION_METRICS)[number], rs: typeof rows) => rs.filter((m) => d.value(m) !== undefined).length;
+    const reflection = REFLECTION_METRICS.filter((d) => logged(d, rows) > 0);
+    expect(reflection.length).toBeGreaterThan(0);
+    expect(charts.map((c) => c.key)).toEqual([...METRICS, ...reflection].map((m) => m.key));
+    for (const c of charts.slice(METRICS.length)) {
+      const d = reflection.find((x) => x.key === c.key)!;
+      expect(pointsIn(c.svg), c.key).toBe(logged(d, rows) + logged(d, rows.slice(0, 2)));
+    }
+    for (const c of charts.slice(0, METRICS.length)) {
       expect(c.points).toEqual({ a: STEPS, b: 2 });
       expect(pointsIn(c.svg)).toBe(STEPS + 2);
       expect(c.svg.startsWith("<svg")).toBe(true);
@@ -239,11 +247,13 @@ describe("report", () => {
     const r = await writeReport({ dirs: [join(root, "demo")], out });
     const html = readFileSync(out, "utf8");
     expect(html).not.toMatch(/<script|<link|<img|\ssrc=|\shref=|url\(/i);
-    expect((html.match(/<figure class="chart"/g) ?? []).length).toBe(METRICS.length);
-    expect(pointsIn(html)).toBe(METRICS.length * STEPS);
+    const rows = createTrainReader().metrics(join(root, "demo", "train"));
+    const reflection = REFLECTION_METRICS.map((d) => rows.filter((m) => d.value(m) !== undefined).length).filter((n) => n > 0);
+    expect((html.match(/<figure class="chart"/g) ?? []).length).toBe(METRICS.length + reflection.length);
+    expect(pointsIn(html)).toBe(METRICS.length * STEPS + reflection.reduce((a, b) => a + b, 0));
     expect(html).toContain("ReSearch</td>");
     expect(html).toContain("tag-search");
-    expect(r.plots).toHaveLength(METRICS.length);
+    expect(r.plots).toHaveLength(METRICS.length + reflection.length);
     for (const p of r.plots) expect(readFileSync(p, "utf8")).toMatch(/^<\?xml[^]*<svg/);
     expect(existsSync(join(root, "out", "report-plots", "reward.svg"))).toBe(true);
     const records = readFileSync(join(root, "demo", "eval", "base-tiny-a", "predictions.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));

@@ -12,6 +12,7 @@ import { SPLITS, WorldConfigSchema, type Split, type WorldConfig } from "./confi
 import { generateEntities, type Entities } from "./entities.js";
 import { renderPassages } from "./passages.js";
 import { generateQuestions, type WorldQuestion } from "./questions.js";
+import { BENCHMARK_NAMES, benchmarkFile, generateBenchmarks, type BenchmarkName, type BenchmarkQuestion } from "./benchmarks.js";
 
 export interface World {
   config: WorldConfig;
@@ -86,6 +87,14 @@ const sha256 = (s: string) => createHash("sha256").update(s).digest("hex");
 const jsonl = (rows: unknown[]) => rows.map((r) => JSON.stringify(r)).join("\n") + "\n";
 
 export const WORLD_FILES = ["corpus.jsonl", "pretrain.jsonl", "train.jsonl", "test.jsonl", "manifest.json"] as const;
+/** The four test benchmarks (world/benchmarks.ts), written beside test.jsonl. */
+export const BENCHMARK_FILES = BENCHMARK_NAMES.map(benchmarkFile);
+
+/** The world's four test benchmarks at the config's sizes. */
+export function worldBenchmarks(world: World): Record<BenchmarkName, BenchmarkQuestion[]> {
+  const { seed, ...sizes } = world.config.benchmarks ?? {};
+  return generateBenchmarks(world, sizes, seed ?? 0);
+}
 
 /** Write the world's files into `dir` (each atomically); returns the manifest. */
 export function writeWorld(world: World, dir: string) {
@@ -95,12 +104,14 @@ export function writeWorld(world: World, dir: string) {
     "train.jsonl": jsonl(world.questions.train),
     "test.jsonl": jsonl(world.questions.test),
   };
+  const benchmarks = worldBenchmarks(world);
+  for (const b of BENCHMARK_NAMES) texts[benchmarkFile(b)] = jsonl(benchmarks[b]);
   const files: Record<string, string> = {};
   for (const [name, text] of Object.entries(texts)) {
     writeFileAtomic(join(dir, name), text);
     files[name] = sha256(text);
   }
-  const manifest = worldManifest(world, files);
+  const manifest = { ...worldManifest(world, files), benchmarks: Object.fromEntries(BENCHMARK_NAMES.map((b) => [b, { file: benchmarkFile(b), ...hopStats(benchmarks[b]) }])) };
   writeJsonAtomic(join(dir, "manifest.json"), manifest);
   return manifest;
 }
@@ -108,7 +119,7 @@ export function writeWorld(world: World, dir: string) {
 /** True when `dir` holds a world built from exactly this config (so it can be reused). */
 export function worldIsCurrent(dir: string, config: WorldConfig): boolean {
   const path = join(dir, "manifest.json");
-  if (!existsSync(path) || WORLD_FILES.some((f) => !existsSync(join(dir, f)))) return false;
+  if (!existsSync(path) || [...WORLD_FILES, ...BENCHMARK_FILES].some((f) => !existsSync(join(dir, f)))) return false;
   try {
     const m = JSON.parse(readFileSync(path, "utf8")) as { config?: unknown };
     return JSON.stringify(m.config) === JSON.stringify(WorldConfigSchema.parse(config));
@@ -122,4 +133,11 @@ export function readWorldQuestions(dir: string, split: Split): WorldQuestion[] {
   const path = join(dir, `${split}.jsonl`);
   if (!existsSync(path)) throw new UserError(`world file not found: ${path} (run: research world build --out ${dir})`);
   return readFileSync(path, "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l) as WorldQuestion);
+}
+
+/** Read one of a built world's test benchmarks (bench-<name>.jsonl). */
+export function readWorldBenchmark(dir: string, name: BenchmarkName): BenchmarkQuestion[] {
+  const path = join(dir, benchmarkFile(name));
+  if (!existsSync(path)) throw new UserError(`benchmark file not found: ${path} (rebuild the world: research world build --out ${dir})`);
+  return readFileSync(path, "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l) as BenchmarkQuestion);
 }

@@ -41,6 +41,17 @@ export const WorldConfigSchema = z.object({
     .tuple([z.number().int(), z.number().int()])
     .default([1800, 1999])
     .describe("years [first, last]: ≥ 100 values so guessing a year never pays"),
+  benchmarks: z
+    .object({
+      musique: z.number().int().min(1).optional().describe("MuSiQue-like compositional chains (default 200)"),
+      hotpotqa: z.number().int().min(1).optional().describe("HotpotQA-like bridges and comparisons (default 200)"),
+      "2wiki": z.number().int().min(1).optional().describe("2Wiki-like templated 2-hop questions (default 200)"),
+      bamboogle: z.number().int().min(1).optional().describe("Bamboogle-like paraphrased 2-hop questions (default 50)"),
+      seed: z.number().int().optional().describe("extra seed mixed into the world seed for the benchmark questions (default 0)"),
+    })
+    .strict()
+    .optional()
+    .describe("sizes of the four test benchmarks (bench-<name>.jsonl, world/benchmarks.ts); absent: the defaults"),
 }).strict();
 export type WorldConfig = z.infer<typeof WorldConfigSchema>;
 
@@ -50,5 +61,6 @@ export function smallWorldConfig(seed = 1): WorldConfig {
     seed,
     sizes: { people: 60, cities: 30, countries: 12, companies: 24, films: 24 },
     questions: { pretrain: 200, train: 200, test: 100 },
+    benchmarks: { musique: 40, hotpotqa: 40, "2wiki": 40, bamboogle: 20 },
   });
 }

@@ -51,3 +51,61 @@ describe("demo report", () => {
     expect(answerFromEvidence(rec("Where was Ann Lee born?", "Old Town", 1, "<result> Ann Lee was born in Old Townsend. </result>"))).toBe(false); // whole words only
   });
 });
+
+describe("demo report: reflection and benchmarks", () => {
+  const chainQ = (id: string) => ({ id, question: "Where was the spouse of Ann Lee born?", golden_answers: ["Old Town"], metadata: { hops: 2, kind: "compositional", relations: ["spouse", "born_in"], chainNames: ["Ann Lee", "Bo Li"] } }) as unknown as WorldQuestion;
+  const traj = (em: number, steps: [string, string][]): EvalRecord =>
+    ({ id: "x", question: "", goldenAnswers: ["Old Town"], pred: "", scores: { em, f1: em, acc: em }, ms: 0, trajectory: { searches: steps.length, queries: steps.map(([q]) => q), segments: steps.flatMap(([q, r]) => [{ author: "policy", trained: true, text: `<search> ${q} </search>` }, { author: "tool", trained: false, text: r }]) } }) as unknown as EvalRecord;
+
+  test("methodReport: reflection judged against each question's gold chain", () => {
+    const qs = new Map([chainQ("a"), chainQ("b")].map((x) => [x.id, x]));
+    const recs = [
+      { ...traj(1, [["Ann Lee", "Ann Leeson was born in Far Port."], ["Ann Lee spouse", "Ann Lee is married to Bo Li."], ["Bo Li", "Bo Li was born in Old Town."]]), id: "a" },
+      { ...traj(0, [["Ann Lee", "Ann Lee is married to Bo Li."]]), id: "b" },
+    ];
+    const m = methodReport(recs, qs);
+    // b stopped after its first hop but never missed: only a counts
+    expect(m.reflection).toMatchObject({ n: 2, gold: 2, with_miss: 1, search_after_miss: 1, recovery: 1, query_revision: 1, multi_search: 1 });
+  });
+
+  test("report.md: the reflection table and curve, Table 2 and the per-benchmark breakdowns; report.json keeps them", async () => {
+    const { mkdtempSync, readFileSync, existsSync } = await import("node:fs");
+    const { tmpdir } = await import("node:os");
+    const { join } = await import("node:path");
+    const { writeDemoReport } = await import("./demo-report.js");
+    const dir = mkdtempSync(join(tmpdir(), "demo-report-"));
+    const r = (em: number): MethodReport => ({ n: 4, em, f1: em, acc: em, searches_mean: 2, by_hops: { "2": { n: 4, em, searches_mean: 2 } }, by_type: { born_in: { n: 4, em } }, reflection: { n: 4, searched: 4, with_miss: 2, multi_search: 3, gold: 4, miss_rate: 0.5, search_after_miss: 0.5, query_revision: 1 / 3, query_repeat: 0, recovery: null } });
+    const steps = [1, 2, 3].map((step) => ({ step, reward_mean: 0, answer_f1_mean: 0, format_rate: 1, searches_mean: 1, response_tokens_mean: 10, seconds: 1, reflection_miss_rate: 0.5, reflection_search_after_miss: step / 4, reflection_query_revision: null, reflection_recovery: 0.1 }));
+    const rep: DemoReport = {
+      train: { steps }, world: {}, base_model: {}, config: {}, eval: { research: r(0.5), "naive-rag": r(0.1) },
+      benchmarks: {
+        trained_on: "train.jsonl", table: { header: [], rows: [] }, table_md: "| Model | Method | MuSiQue EM |\n|---|---|---:|\n| world-trained | ReSearch | 50.0 |\n",
+        by_benchmark: { musique: { n: 4, questions: { n: 4, byHops: {}, byKind: {}, multiHopRate: 1 }, methods: { research: r(0.5), oracle: r(1) } } },
+      },
+    };
+    await writeDemoReport(dir, rep, []);
+    const md = readFileSync(join(dir, "report.md"), "utf8");
+    expect(md).toContain("| research | 4 | 2 | 50.0 | 50.0 | 33.3 | — |");
+    expect(md).toContain("![GRPO: reflection");
+    expect(existsSync(join(dir, "curve-reflection.svg"))).toBe(true);
+    expect(md).toContain("| world-trained | ReSearch | 50.0 |");
+    expect(md).toContain("### musique (4 questions)");
+    expect(md).toContain("| oracle | 100.0 | 100.0 | 100.0 |");
+    const json = JSON.parse(readFileSync(join(dir, "report.json"), "utf8")) as DemoReport;
+    expect(json.benchmarks?.by_benchmark.musique?.methods.research?.em).toBe(0.5);
+    expect(json.train.steps[0].reflection_query_revision).toBeNull();
+  });
+
+  test("a report without the new fields renders no reflection or benchmark section", async () => {
+    const { mkdtempSync, readFileSync, existsSync } = await import("node:fs");
+    const { tmpdir } = await import("node:os");
+    const { join } = await import("node:path");
+    const { writeDemoReport } = await import("./demo-report.js");
+    const dir = mkdtempSync(join(tmpdir(), "demo-report-"));
+    await writeDemoReport(dir, { train: { steps: [] }, world: {}, base_model: {}, config: {}, eval: { research: { n: 1, em: 1, f1: 1, acc: 1, searches_mean: 0, by_hops: {} } } }, []);
+    const md = readFileSync(join(dir, "report.md"), "utf8");
+    expect(md).not.toContain("Reflection");
+    expect(md).not.toContain("benchmarks");
+    expect(existsSync(join(dir, "curve-reflection.svg"))).toBe(false);
+  });
+});

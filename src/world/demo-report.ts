@@ -8,8 +8,11 @@ import { writeFileAtomic, writeJsonAtomic } from "../util/fs.js";
 import { mean } from "../util/stats.js";
 import type { EvalRecord } from "../eval/summary.js";
 import { segmentAuthor } from "../rollout/types.js";
+import { summarizeRecordsReflection } from "../eval/summary.js";
+import type { ReflectionGold, ReflectionSummary } from "../eval/reflection.js";
 import { containsSpan } from "./gates.js";
 import type { WorldQuestion } from "./questions.js";
+import type { HopStats } from "./build.js";
 
 export const DEMO_METHODS = ["base-research", "research", "naive-gen", "naive-rag", "iter-retgen", "ircot", "oracle"] as const;
 export type DemoMethod = (typeof DEMO_METHODS)[number];
@@ -22,7 +25,15 @@ export interface TrainPoint {
   searches_mean: number;
   response_tokens_mean: number;
   seconds: number;
+  /** The trainer's reflection metrics at that step (train/trainer.ts StepMetrics; absent in older runs). */
+  reflection_miss_rate?: number | null;
+  reflection_search_after_miss?: number | null;
+  reflection_query_revision?: number | null;
+  reflection_recovery?: number | null;
 }
+
+/** The reflection metrics a train point may carry, in chart order. */
+export const REFLECTION_FIELDS = ["reflection_miss_rate", "reflection_search_after_miss", "reflection_query_revision", "reflection_recovery"] as const;
 
 export interface MethodReport {
   n: number;
@@ -33,6 +44,17 @@ export interface MethodReport {
   by_hops: Record<string, { n: number; em: number; searches_mean: number }>;
   /** EM by question type (`questionType`): which kinds of question a method answers, which it never does. */
   by_type?: Record<string, { n: number; em: number }>;
+  /** Reflection metrics of the method's searches, misses judged against each question's gold chain (eval/reflection.ts). */
+  reflection?: ReflectionSummary;
+}
+
+/** The four test benchmarks (demo option `benchmarks`): per benchmark and method, and the paper's Table 2. */
+export interface BenchmarksReport {
+  trained_on: string;
+  /** Rows (model label, method) × columns (benchmark EM, F1), in %, as `research eval table` builds it. */
+  table: { header: string[]; rows: string[][] };
+  table_md: string;
+  by_benchmark: Partial<Record<string, { n: number; questions: HopStats; methods: Partial<Record<DemoMethod, MethodReport>> }>>;
 }
 
 export interface DemoReport {
@@ -42,6 +64,9 @@ export interface DemoReport {
   base_model: Record<string, unknown>;
   config: Record<string, unknown>;
   checks?: Record<string, { value: number | null; target: string; pass: boolean | null }>;
+  /** The fresh test sample evaluated instead of test.jsonl (demo option `testQuestionSeed`). */
+  test_sample?: { seed: number; file: string; questions: HopStats };
+  benchmarks?: BenchmarksReport;
 }
 
 /** Searches a record made: ReSearch rollouts count `<search>` calls, baselines count retriever calls. */
@@ -89,7 +114,13 @@ export function methodReport(records: EvalRecord[], questions: Map<string, World
     searches_mean: mean(records.map(searchesOf)),
     by_hops,
     by_type: emBy(records, (r) => questionType(questions.get(r.id)), (r) => r.scores.em),
+    reflection: summarizeRecordsReflection(records, goldChains(questions)),
   };
+}
+
+/** Each question's gold chain, for the reflection metrics. */
+export function goldChains(questions: Map<string, WorldQuestion>): Map<string, ReflectionGold> {
+  return new Map([...questions].filter(([, q]) => q.metadata.chainNames?.length).map(([id, q]) => [id, { kind: q.metadata.kind, chainNames: q.metadata.chainNames }]));
 }
 
 /** The issue's targets, evaluated on a report (null where a number is missing). */
@@ -123,7 +154,8 @@ export function demoChecks(rep: DemoReport): NonNullable<DemoReport["checks"]> {
 export async function lineChartSvg(points: TrainPoint[], fields: (keyof TrainPoint)[], title: string): Promise<string> {
   const vl = await import("vega-lite");
   const vega = await import("vega");
-  const values = points.flatMap((p) => fields.map((f) => ({ step: p.step, metric: f, value: p[f] })));
+  // a missing value (a null reflection share) leaves a gap instead of a point
+  const values = points.flatMap((p) => fields.map((f) => ({ step: p.step, metric: f, value: p[f] }))).filter((v) => v.value !== null && v.value !== undefined);
   const spec = vl.compile({
     $schema: "https://vega.github.io/schema/vega-lite/v5.json",
     title, width: 480, height: 200, data: { values },
@@ -151,6 +183,43 @@ function trajectoryBlock(title: string, r: EvalRecord | undefined): string {
   return `### ${title}\n\nQuestion: ${r.question}  \nGold: ${r.goldenAnswers.join(" / ")} · predicted: \`${r.pred}\` · EM ${r.scores.em} · searches ${searchesOf(r)}\n\n\`\`\`text\n${text}\n\`\`\`\n`;
 }
 
+/** The reflection metrics per method as a markdown table ("" when no method has them). */
+export function reflectionMarkdown(evalReport: DemoReport["eval"]): string {
+  const methods = DEMO_METHODS.filter((m) => evalReport[m]?.reflection && evalReport[m]!.reflection!.searched > 0);
+  if (!methods.length) return "";
+  const p = (x: number | null) => (x === null ? "—" : (x * 100).toFixed(1));
+  return [
+    `| method | searched | with a miss | miss rate | search after miss | query revision | recovery |`,
+    `|---|---|---|---|---|---|---|`,
+    ...methods.map((m) => {
+      const r = evalReport[m]!.reflection!;
+      return `| ${m} | ${r.searched} | ${r.with_miss} | ${p(r.miss_rate)} | ${p(r.search_after_miss)} | ${p(r.query_revision)} | ${p(r.recovery)} |`;
+    }),
+  ].join("\n");
+}
+
+/** The benchmarks section: Table 2, then EM by hop count and by answer type per benchmark. */
+export function benchmarksMarkdown(b: BenchmarksReport): string[] {
+  const out = [`## The four test benchmarks (RL trained on ${b.trained_on} only)`, ``, `The paper's Table 2 layout (\`research eval table\` over DIR/eval-bench/*/*), EM and F1 in %; world-base is the base model, world-trained the GRPO policy:`, ``, b.table_md.trimEnd(), ``];
+  for (const [name, bench] of Object.entries(b.by_benchmark)) {
+    if (!bench) continue;
+    const methods = DEMO_METHODS.filter((m) => bench.methods[m]);
+    const hops = [...new Set(methods.flatMap((m) => Object.keys(bench.methods[m]!.by_hops)))].sort();
+    const types = Object.keys(bench.methods.research?.by_type ?? bench.methods[methods[0]]?.by_type ?? {});
+    out.push(
+      `### ${name} (${bench.n} questions)`, ``,
+      `| method | EM | ${hops.map((h) => `EM ${h}-hop`).join(" | ")} | ${types.map((t) => `EM ${t}`).join(" | ")} |`,
+      `|---|---|${hops.map(() => "---").join("|")}|${types.map(() => "---").join("|")}|`,
+      ...methods.map((m) => {
+        const e = bench.methods[m]!;
+        return `| ${m} | ${pct(e.em)} | ${hops.map((h) => pct(e.by_hops[h]?.em)).join(" | ")} | ${types.map((t) => pct(e.by_type?.[t]?.em)).join(" | ")} |`;
+      }),
+      ``,
+    );
+  }
+  return out;
+}
+
 export async function writeDemoReport(dir: string, rep: DemoReport, trained: EvalRecord[]): Promise<void> {
   rep.checks = demoChecks(rep);
   writeJsonAtomic(join(dir, "report.json"), rep);
@@ -163,6 +232,13 @@ export async function writeDemoReport(dir: string, rep: DemoReport, trained: Eva
     ] as const) {
       writeFileAtomic(join(dir, file), await lineChartSvg(rep.train.steps, [...fields], title));
       charts.push(`![${title}](${file})`);
+    }
+    // reflection beside searches and length (steps logged before the trainer kept them have none)
+    const withReflection = rep.train.steps.filter((p) => REFLECTION_FIELDS.some((f) => typeof p[f] === "number"));
+    if (withReflection.length) {
+      const title = "GRPO: reflection (search after a miss, query revision, recovery, miss rate)";
+      writeFileAtomic(join(dir, "curve-reflection.svg"), await lineChartSvg(withReflection, [...REFLECTION_FIELDS], title));
+      charts.push(`![${title}](curve-reflection.svg)`);
     }
   }
   const methods = DEMO_METHODS.filter((m) => rep.eval[m]);
@@ -182,6 +258,7 @@ export async function writeDemoReport(dir: string, rep: DemoReport, trained: Eva
     `|---|---|${typeCols.map(() => "---").join("|")}|`,
     ...types.map((t) => `| ${t} | ${rep.eval[typeCols[0]]!.by_type![t]?.n ?? 0} | ${typeCols.map((m) => pct(rep.eval[m]!.by_type![t]?.em)).join(" | ")} |`),
   ].join("\n");
+  const reflectionTable = reflectionMarkdown(rep.eval);
   const checks = Object.entries(rep.checks)
     .map(([k, c]) => `| ${k} | ${c.value === null ? "—" : c.value.toFixed(3)} | ${c.target} | ${c.pass === null ? "—" : c.pass ? "yes" : "no"} |`)
     .join("\n");
@@ -197,6 +274,9 @@ export async function writeDemoReport(dir: string, rep: DemoReport, trained: Eva
     table,
     ``,
     ...(types.length ? [`EM by question type (a compositional question's type is the relation its answer comes from):`, ``, typeTable, ``] : []),
+    ...(reflectionTable ? [`Reflection (%; eval/reflection.ts: a miss is a result without the next hop's entity, judged against the gold chain): searching again after a miss and recovering are shares of the questions with a miss; revision (a later query with token overlap ≥ 0.5 that differs) of those with ≥ 2 searches.`, ``, reflectionTable, ``] : []),
+    ...(rep.test_sample ? [`Evaluated on a fresh test sample (seed ${rep.test_sample.seed}: new questions over the same test entities): ${rep.test_sample.file}.`, ``] : []),
+    ...(rep.benchmarks ? benchmarksMarkdown(rep.benchmarks) : []),
     `## Targets`,
     ``,
     `| check | value | target | met |`,

@@ -15,10 +15,12 @@ import type { TrainConfig } from "../train/config.js";
 import { openOpenblas, pinReproducibleCoreType } from "../tensor/openblas.js";
 import { engineReport, pinReproducibleEngine } from "../model/engine-select.js";
 import { UserError } from "../util/errors.js";
-import { writeJsonAtomic } from "../util/fs.js";
-import { buildWorld, worldIsCurrent, worldManifest, writeWorld } from "./build.js";
+import { writeFileAtomic, writeJsonAtomic } from "../util/fs.js";
+import { buildWorld, hopStats, readWorldBenchmark, worldIsCurrent, worldManifest, writeWorld } from "./build.js";
+import { BENCHMARK_NAMES, freshTestQuestions, type BenchmarkName } from "./benchmarks.js";
+import type { ReflectionGold } from "../eval/reflection.js";
 import { WorldConfigSchema } from "./config.js";
-import { emBy, methodReport, questionType, writeDemoReport, type DemoReport, type TrainPoint } from "./demo-report.js";
+import { emBy, REFLECTION_FIELDS, methodReport, questionType, writeDemoReport, type DemoMethod, type DemoReport, type MethodReport, type TrainPoint } from "./demo-report.js";
 import { formatGates, runGates, type GateReport } from "./gates.js";
 import { runOracle } from "./oracle.js";
 import type { WorldQuestion } from "./questions.js";
@@ -46,6 +48,18 @@ export const DemoConfigSchema = z.object({
     .boolean()
     .default(true)
     .describe("pin OpenBLAS to its Haswell kernels on AVX2 machines (unless OPENBLAS_CORETYPE is set), so the same seeds give the same report on any of them"),
+  // Options added after the report's numbers were fixed: all absent by default, so the default report is unchanged.
+  benchmarks: z
+    .boolean()
+    .optional()
+    .describe("also evaluate every method and the oracle on the world's four test benchmarks (bench-<name>.jsonl: musique, hotpotqa, 2wiki, bamboogle) and print the paper's Table 2 (off by default: about 2× the evaluation time)"),
+  benchmarkQuestions: z.number().int().min(1).optional().describe("questions per benchmark evaluated (default: all of each file; quick: 30)"),
+  seed: z.number().int().optional().describe("GRPO seed (TrainConfig.seed; default: the train config's); `research demo --seeds` sets it per run"),
+  testQuestionSeed: z
+    .number()
+    .int()
+    .optional()
+    .describe("evaluate on a fresh sample of test questions from this seed (same test entities, templates and mix; DIR/world/test-s<seed>.jsonl, DIR/eval-test-s<seed>/) instead of test.jsonl"),
 }).strict();
 export type DemoConfig = z.infer<typeof DemoConfigSchema>;
 
@@ -131,7 +145,7 @@ export async function runDemo(outDir: string, cfg: DemoConfig): Promise<DemoResu
     const { resolveTrainConfig } = await import("../train/config.js");
     const trainSteps = quick ? cfg.quickTrainSteps : cfg.trainSteps;
     const rawTrain = existsSync(cfg.trainConfig) ? readConfigFile(cfg.trainConfig) : {};
-    const trainConfig = resolveTrainConfig({ ...rawTrain, model: baseDir, data: join(worldDir, "train.jsonl"), index: indexDir, maxSteps: Math.max(1, trainSteps) }, cfg.trainConfig);
+    const trainConfig = resolveTrainConfig({ ...rawTrain, model: baseDir, data: join(worldDir, "train.jsonl"), index: indexDir, maxSteps: Math.max(1, trainSteps), ...(cfg.seed !== undefined ? { seed: cfg.seed } : {}) }, cfg.trainConfig);
     const gatesTemperature = trainConfig.temperature;
     if (nGates > 0 && (gates?.episodes !== nGates || (gates.temperature ?? 1) !== gatesTemperature)) {
       gates = await runGates({ modelDir: baseDir, worldDir, n: nGates, topN: cfg.researchTopN, maxSearches: cfg.maxSearches, seed: 1, retriever, maxResponseTokens: cfg.maxResponseTokens, temperature: gatesTemperature });
@@ -143,20 +157,42 @@ export async function runDemo(outDir: string, cfg: DemoConfig): Promise<DemoResu
     // 4) GRPO
     const { steps, trainedWeights, loaded } = await trainStage(dir, baseDir, world.questions.train, retriever, trainConfig, trainSteps);
 
-    // 5) evaluation
-    const testQs = world.questions.test.slice(0, quick ? cfg.quickTestQuestions : cfg.testQuestions);
+    // 5) evaluation (test.jsonl, or a fresh test sample with testQuestionSeed)
+    const nTest = quick ? cfg.quickTestQuestions : cfg.testQuestions;
+    const fresh = cfg.testQuestionSeed;
+    const testQs = fresh === undefined ? world.questions.test.slice(0, nTest) : freshTestQuestions(world, fresh, nTest);
+    if (fresh !== undefined) writeFileAtomic(join(worldDir, `test-s${fresh}.jsonl`), testQs.map((q) => JSON.stringify(q) + "\n").join(""));
+    const evalRoot = join(dir, fresh === undefined ? "eval" : `eval-test-s${fresh}`);
     const byId = new Map(testQs.map((q) => [q.id, q]));
-    const evalOut = await evalStage(dir, testQs, retriever, loaded, trainedWeights, cfg);
+    const engines = evalEngines(loaded, trainedWeights, cfg);
+    const evalOut = await evalStage(evalRoot, testQs, retriever, engines, cfg, { dataset: fresh === undefined ? "world-test" : `world-test-s${fresh}` });
     const evalReport: DemoReport["eval"] = {};
     for (const [m, records] of Object.entries(evalOut)) evalReport[m as keyof DemoReport["eval"]] = methodReport(records, byId);
     // the oracle: the gold chain through the same retriever
-    const oracle = await runOracle(testQs, retriever, { topN: cfg.researchTopN });
-    writeJsonAtomic(join(dir, "eval", "oracle", "summary.json"), oracle);
-    evalReport.oracle = {
-      n: oracle.n, em: oracle.em, f1: oracle.f1, acc: oracle.acc, searches_mean: oracle.searches_mean,
-      by_hops: Object.fromEntries(Object.entries(oracle.by_hops).map(([h, b]) => [h, { ...b, searches_mean: Number(h) }])),
-      by_type: emBy(oracle.items, (it) => questionType(byId.get(it.id)), (it) => it.em),
-    };
+    evalReport.oracle = await oracleReport(testQs, retriever, cfg, join(evalRoot, "oracle"));
+
+    // 5b) the four benchmarks (option `benchmarks`): every method on each, the paper's Table 2
+    let benchmarks: DemoReport["benchmarks"];
+    if (cfg.benchmarks) {
+      const nBench = cfg.benchmarkQuestions ?? (quick ? 30 : undefined);
+      const by: NonNullable<DemoReport["benchmarks"]>["by_benchmark"] = {};
+      const runDirs: string[] = [];
+      for (const b of BENCHMARK_NAMES) {
+        const qs = readWorldBenchmark(worldDir, b).slice(0, nBench);
+        const root = join(dir, "eval-bench", b);
+        const out = await evalStage(root, qs, retriever, engines, cfg, { dataset: `world-${b}`, benchmark: b });
+        const qById = new Map<string, WorldQuestion>(qs.map((q) => [q.id, q]));
+        const rep: Partial<Record<DemoMethod, MethodReport>> = {};
+        for (const [m, records] of Object.entries(out)) rep[m as DemoMethod] = methodReport(records, qById);
+        // the oracle's summary is not an eval run's: beside eval-bench/, so `research eval table DIR/eval-bench/*` reads only runs
+        rep.oracle = await oracleReport(qs, retriever, cfg, join(dir, "eval-bench-oracle", b));
+        by[b] = { n: qs.length, questions: hopStats(qs), methods: rep };
+        runDirs.push(...Object.keys(out).map((m) => join(root, m)));
+      }
+      const { buildTable, loadRuns, renderMarkdown } = await import("../eval/table.js");
+      const table = buildTable(loadRuns(runDirs), ["em", "f1"]);
+      benchmarks = { trained_on: "train.jsonl (MuSiQue-like compositional chains)", table, table_md: renderMarkdown(table), by_benchmark: by };
+    }
 
     // 6) report
     const report: DemoReport = {
@@ -165,6 +201,8 @@ export async function runDemo(outDir: string, cfg: DemoConfig): Promise<DemoResu
       world: { seed: manifest.seed, passages: manifest.passages, entities: manifest.entities, questions: manifest.questions, sharedNameRate: manifest.sharedNameRate, distinctYears: manifest.distinctYears },
       base_model: { dir: baseDir, params: [...loaded.weights.values()].reduce((a, t) => a + t.data.length, 0) - (loaded.config.tie_word_embeddings && loaded.weights.has("lm_head.weight") ? loaded.weights.get("lm_head.weight")!.data.length : 0), pretrain: pretrainInfo, gates: gates ?? null },
       config: { demo: cfg, train: trainConfig, openblas: openOpenblas()?.core ?? null, engine: engineReport() }, // OpenBLAS kernel set (null: wasm matmul)
+      ...(fresh !== undefined ? { test_sample: { seed: fresh, file: join(worldDir, `test-s${fresh}.jsonl`), questions: hopStats(testQs) } } : {}),
+      ...(benchmarks ? { benchmarks } : {}),
     };
     log(`[6/6] report → ${join(dir, "report.md")}`);
     await writeDemoReport(dir, report, evalOut.research ?? []);
@@ -204,23 +242,50 @@ async function trainStage(dir: string, baseDir: string, trainQs: WorldQuestion[]
   setup.dispose();
   const points = readMetrics(runDir).map((m) => {
     const r = m as Record<string, number> & { seconds?: { total?: number } };
-    return { step: r.step, reward_mean: r.reward_mean, answer_f1_mean: r.answer_f1_mean, format_rate: r.format_rate, searches_mean: r.searches_mean, response_tokens_mean: r.response_tokens_mean, seconds: r.seconds?.total ?? 0 } satisfies TrainPoint;
+    const reflection = Object.fromEntries(REFLECTION_FIELDS.filter((k) => k in r).map((k) => [k, r[k] ?? null]));
+    return { step: r.step, reward_mean: r.reward_mean, answer_f1_mean: r.answer_f1_mean, format_rate: r.format_rate, searches_mean: r.searches_mean, response_tokens_mean: r.response_tokens_mean, seconds: r.seconds?.total ?? 0, ...reflection } satisfies TrainPoint;
   });
   return { steps: points, trainedWeights, loaded };
 }
 
-async function evalStage(
-  dir: string, testQs: WorldQuestion[], retriever: Retriever,
-  loaded: import("../model/generate.js").LoadedModel, trainedWeights: import("../model/weights.js").WeightMap, cfg: DemoConfig,
-) {
+type Engines = ReturnType<typeof evalEngines>;
+
+/** The two policies' backends the evaluation uses: the base model (baselines, base-research) and the trained one. */
+function evalEngines(loaded: import("../model/generate.js").LoadedModel, trainedWeights: import("../model/weights.js").WeightMap, cfg: DemoConfig) {
+  return { loaded, trainedWeights, cfg, made: undefined as undefined | { base: import("../rollout/types.js").PolicyBackend; trained: import("../rollout/types.js").PolicyBackend } };
+}
+
+/** The oracle (the gold chain through the same retriever) on `qs`, its summary written to `outDir`. */
+async function oracleReport(qs: WorldQuestion[], retriever: Retriever, cfg: DemoConfig, outDir: string): Promise<MethodReport> {
+  const byId = new Map(qs.map((q) => [q.id, q]));
+  const oracle = await runOracle(qs, retriever, { topN: cfg.researchTopN });
+  writeJsonAtomic(join(outDir, "summary.json"), oracle);
+  return {
+    n: oracle.n, em: oracle.em, f1: oracle.f1, acc: oracle.acc, searches_mean: oracle.searches_mean,
+    by_hops: Object.fromEntries(Object.entries(oracle.by_hops).map(([h, b]) => [h, { ...b, searches_mean: Number(h) }])),
+    by_type: emBy(oracle.items, (it) => questionType(byId.get(it.id)), (it) => it.em),
+  };
+}
+
+/**
+ * Every method on `testQs`, each into `root/<label>/`. The test set's runs are labelled by method (as always); a
+ * benchmark's runs by policy, `world-base` or `world-trained`, so `research eval table` prints the paper's layout
+ * (model × method rows, benchmark columns).
+ */
+async function evalStage(root: string, testQs: WorldQuestion[], retriever: Retriever, engines: Engines, cfg: DemoConfig, opts: { dataset: string; benchmark?: BenchmarkName }) {
   const { runEval, readRecords } = await import("../eval/run.js");
   const { getMethod } = await import("../eval/methods/index.js");
   const { createRolloutRunner } = await import("../eval/methods/research.js");
   const { createEngine } = await import("../model/generate.js");
   const { createNativeBackend } = await import("../rollout/backends/native.js");
+  const { loaded, trainedWeights } = engines;
   const items = testQs.map((q) => ({ id: q.id, question: q.question, goldenAnswers: q.golden_answers }));
-  const baseBackend = createNativeBackend({ engine: createEngine(loaded, { maxBatch: cfg.concurrency }), name: "native:world-base" });
-  const trainedBackend = createNativeBackend({ engine: createEngine({ ...loaded, weights: trainedWeights }, { maxBatch: cfg.concurrency }), name: "native:world-trained" });
+  const gold = new Map<string, ReflectionGold>(testQs.map((q) => [q.id, { kind: q.metadata.kind, chainNames: q.metadata.chainNames }]));
+  engines.made ??= {
+    base: createNativeBackend({ engine: createEngine(loaded, { maxBatch: cfg.concurrency }), name: "native:world-base" }),
+    trained: createNativeBackend({ engine: createEngine({ ...loaded, weights: trainedWeights }, { maxBatch: cfg.concurrency }), name: "native:world-trained" }),
+  };
+  const { base: baseBackend, trained: trainedBackend } = engines.made;
   const plan = [
     ["base-research", "research", baseBackend],
     ["research", "research", trainedBackend],
@@ -231,13 +296,15 @@ async function evalStage(
   ] as const;
   const out: Record<string, import("../eval/summary.js").EvalRecord[]> = {};
   for (const [i, [label, methodName, backend]] of plan.entries()) {
-    const outDir = join(dir, "eval", label);
-    log(`[5/6] eval ${i + 1}/${plan.length}: ${label} on ${items.length} test questions → ${outDir}`);
+    const outDir = join(root, label);
+    const runLabel = opts.benchmark === undefined ? label : backend === trainedBackend ? "world-trained" : "world-base";
+    log(`[5/6] eval ${i + 1}/${plan.length}: ${label} on ${items.length} ${opts.benchmark ? `${opts.benchmark} benchmark` : "test"} questions → ${outDir}`);
     const rollout = createRolloutRunner({ backend, retriever, topN: cfg.researchTopN, maxSearches: cfg.maxSearches, maxResponseTokens: cfg.maxResponseTokens, temperature: 0, template: "research", seed: 1 });
     await runEval({
-      method: getMethod(methodName), items, dataset: "world-test", label, outDir, concurrency: cfg.concurrency,
+      method: getMethod(methodName), items, dataset: opts.dataset, label: runLabel, outDir, concurrency: cfg.concurrency,
       ctx: { backend, retriever, topK: cfg.baselineTopK, gen: { maxTokens: cfg.baselineMaxTokens, temperature: 0, seed: 1 }, rollout },
       settings: { demo: label, topK: cfg.baselineTopK, topN: cfg.researchTopN },
+      gold,
     });
     const recs = await readRecords(outDir);
     out[label] = items.map((it) => recs.get(it.id)).filter((r): r is NonNullable<typeof r> => r !== undefined);

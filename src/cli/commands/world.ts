@@ -9,7 +9,7 @@ export function register(program: Command): void {
 
   world
     .command("build")
-    .description("generate the world from a seed: corpus.jsonl, pretrain/train/test.jsonl (FlashRAG QA), manifest.json, tokenizer.json")
+    .description("generate the world from a seed: corpus.jsonl, pretrain/train/test.jsonl (FlashRAG QA), the four test benchmarks bench-{musique,hotpotqa,2wiki,bamboogle}.jsonl, manifest.json, tokenizer.json")
     .option("--seed <n>", "generator seed", intOption("--seed"), 1)
     .option("--out <dir>", "output directory", "world")
     .option("--small", "a small world (tests, --quick demo)", false)
@@ -27,7 +27,8 @@ export function register(program: Command): void {
       const q = manifest.questions;
       process.stdout.write(
         `world seed ${config.seed} → ${opts.out}: ${manifest.passages} passages; questions pretrain ${q.pretrain.n}, train ${q.train.n}, test ${q.test.n} ` +
-          `(test ≥2 hops: ${(q.test.multiHopRate * 100).toFixed(1)}%, by hops ${JSON.stringify(q.test.byHops)}); shared-name rate ${manifest.sharedNameRate}\n`,
+          `(test ≥2 hops: ${(q.test.multiHopRate * 100).toFixed(1)}%, by hops ${JSON.stringify(q.test.byHops)}); shared-name rate ${manifest.sharedNameRate}\n` +
+          `test benchmarks: ${Object.entries(manifest.benchmarks).map(([b, x]) => `${b} ${x.n}`).join(", ")} (bench-<name>.jsonl)\n`,
       );
     });
 
