@@ -1,6 +1,7 @@
 /**
  * bench/model-train — one AdamW train step of the reference model (vocab 512, dim 128, 4 layers, 4 heads, SwiGLU 384,
- * seq 128, batch 8) on our tfjs engine (with and without the OpenBLAS matmul kernel) vs PyTorch CPU in the same run,
+ * seq 128, batch 8) on ggml (the default engine; all cores and 1 thread) and the tfjs fallback (with and without the
+ * OpenBLAS matmul kernel) vs PyTorch CPU in the same run,
  * and the peak training memory per parameter. `npm run bench -- model-train`.
  *
  * Each measurement runs in a fresh child process (the wasm heap never shrinks, so its size after the steps is the peak).
@@ -8,6 +9,7 @@
 import { execFileSync, spawnSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
+import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
 import { chooseOpenblasCoreType } from "../src/tensor/openblas.js";
 
@@ -35,6 +37,40 @@ interface StepResult {
 }
 
 const REFERENCE: StepConfig = { vocab: 512, dim: 128, layers: 4, heads: 4, ffn: 384, seq: 128, batch: 8, steps: 5, warmup: 2 };
+
+/** Child on ggml (the default engine): the same step (ggml/train.ts lmTrainStep), `threads` CPU threads. */
+async function childGgml(cfg: StepConfig, threads: number): Promise<void> {
+  const { openGgml } = await import("../src/ggml/lib.js");
+  const { GgmlWeights } = await import("../src/ggml/model.js");
+  const { GgmlAdamW, GgmlPolicy, lmTrainStep } = await import("../src/ggml/train.js");
+  const { AdamWConfigSchema } = await import("../src/model/optim.js");
+  const { initWeights } = await import("../src/model/trainable.js");
+  const { createRng } = await import("../src/util/rng.js");
+  const rt = openGgml({ device: "cpu", threads });
+  const config = { model_type: "llama", vocab_size: cfg.vocab, hidden_size: cfg.dim, intermediate_size: cfg.ffn, num_hidden_layers: cfg.layers, num_attention_heads: cfg.heads, num_key_value_heads: cfg.heads, max_position_embeddings: cfg.seq, rms_norm_eps: 1e-5, rope_theta: 10000, tie_word_embeddings: false };
+  const w = new GgmlWeights(rt, config, initWeights(config, 1));
+  const policy = new GgmlPolicy(w);
+  const opt = new GgmlAdamW(policy, AdamWConfigSchema.parse({ lr: 1e-3 }));
+  const rng = createRng(1);
+  const batch = { inputIds: Int32Array.from({ length: cfg.batch * cfg.seq }, () => rng.int(cfg.vocab)), B: cfg.batch, T: cfg.seq };
+  for (let i = 0; i < cfg.warmup; i++) lmTrainStep(policy, opt, batch);
+  const times: number[] = [];
+  for (let i = 0; i < cfg.steps; i++) {
+    const t = performance.now();
+    lmTrainStep(policy, opt, batch);
+    times.push(performance.now() - t);
+  }
+  times.sort((a, b) => a - b);
+  const result: StepResult = {
+    backend: `${rt.info.backend} ${rt.info.library.variant ?? ""}, ${threads} thread${threads > 1 ? "s" : ""}`,
+    msPerStep: times[Math.floor(times.length / 2)],
+    params: w.numParams(),
+    peakBytes: 0,
+    heapBytes: 0,
+    rssBytes: process.memoryUsage().rss,
+  };
+  console.log(JSON.stringify(result));
+}
 
 /** Child: run the steps in this process and print one JSON line. */
 async function child(cfg: StepConfig): Promise<void> {
@@ -85,8 +121,9 @@ async function child(cfg: StepConfig): Promise<void> {
   console.log(JSON.stringify(result));
 }
 
-function runChild(cfg: StepConfig, env: Record<string, string> = {}): StepResult {
-  const r = spawnSync(process.execPath, ["--import", "tsx", fileURLToPath(import.meta.url), "--child", JSON.stringify(cfg)], {
+function runChild(cfg: StepConfig, env: Record<string, string> = {}, ggmlThreads = 0): StepResult {
+  const args = ggmlThreads ? ["--child-ggml", JSON.stringify(cfg), String(ggmlThreads)] : ["--child", JSON.stringify(cfg)];
+  const r = spawnSync(process.execPath, ["--import", "tsx", fileURLToPath(import.meta.url), ...args], {
     env: { ...process.env, ...env },
     encoding: "utf8",
     maxBuffer: 1 << 24,
@@ -113,9 +150,12 @@ function runTorch(cfg: StepConfig): { ms_per_step: number; threads: number; torc
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 
 export async function main(): Promise<void> {
-  const runs: { blas: StepResult[]; wasmOnly: StepResult[]; torch: number[] } = { blas: [], wasmOnly: [], torch: [] };
+  const runs: { ggml: StepResult[]; ggml1: StepResult[]; blas: StepResult[]; wasmOnly: StepResult[]; torch: number[] } = { ggml: [], ggml1: [], blas: [], wasmOnly: [], torch: [] };
   let torchInfo: ReturnType<typeof runTorch> = { error: "not run" };
+  const threads = availableParallelism();
   for (let r = 0; r < ROUNDS; r++) {
+    runs.ggml.push(runChild(REFERENCE, {}, threads));
+    if (threads > 1) runs.ggml1.push(runChild(REFERENCE, {}, 1));
     runs.blas.push(runChild(REFERENCE));
     runs.wasmOnly.push(runChild(REFERENCE, { RESEARCH_BLAS: "0" }));
     torchInfo = runTorch(REFERENCE);
@@ -123,6 +163,8 @@ export async function main(): Promise<void> {
     runs.torch.push(torchInfo.ms_per_step);
   }
   const fastest = (xs: StepResult[]) => xs.reduce((a, b) => (b.msPerStep < a.msPerStep ? b : a));
+  const ggml = fastest(runs.ggml);
+  const ggml1 = runs.ggml1.length ? fastest(runs.ggml1) : undefined;
   const blas = fastest(runs.blas);
   const wasmOnly = fastest(runs.wasmOnly);
   const torch = "error" in torchInfo ? torchInfo : { ...torchInfo, ms_per_step: Math.min(...runs.torch) };
@@ -131,7 +173,10 @@ export async function main(): Promise<void> {
   const large = runChild({ ...REFERENCE, vocab: 4096, dim: 384, layers: 6, heads: 6, ffn: 1024, batch: 1, seq: 32, steps: 2, warmup: 1 });
   const bytesPerParam = (large.peakBytes - small.peakBytes) / (large.params - small.params);
 
+  const vsTorch = (x: StepResult) => ("error" in torch ? "-" : (x.msPerStep / torch.ms_per_step).toFixed(2) + "×");
   const rows: Array<[string, string, string]> = [
+    [ggml.backend, ggml.msPerStep.toFixed(0), vsTorch(ggml)],
+    ...(ggml1 ? [[ggml1.backend, ggml1.msPerStep.toFixed(0), vsTorch(ggml1)] as [string, string, string]] : []),
     ["tfjs " + blas.backend, blas.msPerStep.toFixed(0), "error" in torch ? "-" : (blas.msPerStep / torch.ms_per_step).toFixed(2) + "×"],
     ["tfjs " + wasmOnly.backend, wasmOnly.msPerStep.toFixed(0), "error" in torch ? "-" : (wasmOnly.msPerStep / torch.ms_per_step).toFixed(2) + "×"],
     ["pytorch " + ("error" in torch ? `(${torch.error})` : `${torch.torch}, ${torch.threads} threads`), "error" in torch ? "-" : torch.ms_per_step.toFixed(0), "1.00×"],
@@ -143,10 +188,11 @@ export async function main(): Promise<void> {
     `peak training memory: ${bytesPerParam.toFixed(1)} bytes/param (peak live tensors, ${small.params} → ${large.params} params, ` +
       `batch 1 × seq 32); reference step: peak ${(blas.peakBytes / 2 ** 20).toFixed(0)} MiB, wasm heap ${(blas.heapBytes / 2 ** 20).toFixed(0)} MiB`,
   );
-  console.log(`(fastest of ${ROUNDS} interleaved rounds; every round: ${runs.blas.map((x, i) => `${x.msPerStep.toFixed(0)}/${runs.wasmOnly[i].msPerStep.toFixed(0)}/${runs.torch[i]?.toFixed(0) ?? "-"}`).join(", ")} ms)`);
-  const result = { config: REFERENCE, blas, wasmOnly, torch, rounds: runs, memory: { small, large, bytesPerParam }, at: new Date().toISOString() };
+  console.log(`(fastest of ${ROUNDS} interleaved rounds; every round ggml/tfjs-blas/tfjs-wasm/torch: ${runs.blas.map((x, i) => `${runs.ggml[i].msPerStep.toFixed(0)}/${x.msPerStep.toFixed(0)}/${runs.wasmOnly[i].msPerStep.toFixed(0)}/${runs.torch[i]?.toFixed(0) ?? "-"}`).join(", ")} ms)`);
+  const result = { config: REFERENCE, ggml, ggml1, blas, wasmOnly, torch, rounds: runs, memory: { small, large, bytesPerParam }, at: new Date().toISOString() };
   mkdirSync(join(here, "results"), { recursive: true });
   writeFileSync(join(here, "results", "model-train.json"), JSON.stringify(result, null, 2) + "\n");
 }
 
 if (process.argv[2] === "--child") await child(JSON.parse(process.argv[3]) as StepConfig);
+if (process.argv[2] === "--child-ggml") await childGgml(JSON.parse(process.argv[3]) as StepConfig, Number(process.argv[4]));

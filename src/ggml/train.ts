@@ -377,3 +377,44 @@ export class GgmlAdamW {
     this.state.dispose();
   }
 }
+
+/** A causal-LM batch for `lmTrainStep` (model/optim-step.ts's LmBatch: lossMask[b, t] = 1 trains token t's prediction). */
+export interface GgmlLmBatch extends GgmlTokenBatch {
+  lossMask?: ArrayLike<number>;
+}
+
+/**
+ * One next-token cross-entropy step on ggml, as model/optim-step.ts `trainStep` on tfjs: loss = Σ −lp·w / Σ w over
+ * micro-batches of rows (w = lossMask·attentionMask of each target), gradients accumulated, NaN/Inf skipped, global
+ * norm clipped to `maxGradNorm` (default 1; 0 or ∞: off), AdamW at `lr`.
+ */
+export function lmTrainStep(policy: GgmlPolicy, optimizer: GgmlAdamW, batch: GgmlLmBatch, opts: { lr?: number; maxGradNorm?: number; microBatchSize?: number } = {}): { loss: number; gradNorm: number; skipped: boolean; tokens: number } {
+  const { B, T } = batch;
+  const w = new Float32Array(B * (T - 1));
+  for (let b = 0; b < B; b++)
+    for (let t = 0; t < T - 1; t++) {
+      const i = b * T + t + 1;
+      w[b * (T - 1) + t] = (batch.lossMask ? Number(batch.lossMask[i]) : 1) * (batch.attentionMask ? Number(batch.attentionMask[i]) : 1);
+    }
+  const tokens = w.reduce((a, x) => a + x, 0);
+  const denom = Math.max(1, tokens);
+  const mb = Math.max(1, Math.min(B, opts.microBatchSize ?? B));
+  policy.zeroGrad();
+  let loss = 0;
+  for (let s = 0; s < B; s += mb) {
+    const e = Math.min(B, s + mb);
+    const cLp = w.slice(s * (T - 1), e * (T - 1)).map((x) => -x / denom);
+    const r = policy.accumulate(
+      { inputIds: batch.inputIds.subarray(s * T, e * T), B: e - s, T, attentionMask: batch.attentionMask && Array.prototype.slice.call(batch.attentionMask, s * T, e * T), temperature: batch.temperature },
+      cLp,
+      new Float32Array(cLp.length),
+    );
+    for (let i = 0; i < cLp.length; i++) loss += r.logprobs[i] * cLp[i];
+  }
+  const gradNorm = policy.gradNorm();
+  if (!Number.isFinite(loss) || !Number.isFinite(gradNorm)) return { loss, gradNorm, skipped: true, tokens };
+  const maxNorm = opts.maxGradNorm ?? 1.0;
+  const scale = maxNorm > 0 && Number.isFinite(maxNorm) ? maxNorm / (gradNorm + 1e-6) : 1;
+  optimizer.update(opts.lr ?? optimizer.config.lr, scale < 1 ? scale : 1);
+  return { loss, gradNorm, skipped: false, tokens };
+}

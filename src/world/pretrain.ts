@@ -189,15 +189,36 @@ export function loadWorldFromDir(worldDir: string): World {
   return world;
 }
 
+/** The causal-LM trainer pre-training runs: ggml (ggml/train.ts lmTrainStep, the default engine) or, with
+ *  RESEARCH_ENGINE=ts, the tfjs model and AdamW (model/optim-step.ts trainStep); the same step either way. */
+async function lmTrainer(config: import("../model/config.js").ModelConfig, weights: import("../model/weights.js").WeightMap, adam: Partial<import("../model/optim.js").AdamWConfig>) {
+  type Step = (b: import("../model/optim-step.js").LmBatch, o: { lr: number; maxGradNorm: number }) => { loss: number; gradNorm: number; skipped: boolean; tokens: number };
+  const { AdamWConfigSchema } = await import("../model/optim.js");
+  const { usesTsEngine, engineRuntime } = await import("../model/engine-select.js");
+  if (usesTsEngine()) {
+    const { createTrainableModel } = await import("../model/trainable.js");
+    const { createAdamW } = await import("../model/optim.js");
+    const { trainStep } = await import("../model/optim-step.js");
+    const model = createTrainableModel(config, weights);
+    const optimizer = createAdamW(model.params, adam);
+    const step: Step = (b, o) => trainStep(model, optimizer, b, o);
+    return { optimizer, step, exportWeights: () => model.exportWeights(), numParams: () => model.numParams(), dispose: () => { optimizer.dispose(); model.dispose(); } };
+  }
+  const { GgmlWeights } = await import("../ggml/model.js");
+  const { GgmlAdamW, GgmlPolicy, lmTrainStep } = await import("../ggml/train.js");
+  const w = new GgmlWeights(engineRuntime(), config, weights);
+  const policy = new GgmlPolicy(w);
+  const optimizer = new GgmlAdamW(policy, AdamWConfigSchema.parse(adam));
+  const step: Step = (b, o) => lmTrainStep(policy, optimizer, b, o);
+  return { optimizer, step, exportWeights: () => w.export(), numParams: () => w.numParams(), dispose: () => { optimizer.dispose(); policy.dispose(); w.dispose(); } };
+}
+
 /** Pre-train (or resume pre-training) into `outDir`. `signal` (SIGINT) stops after the current step, as `maxMinutes`
  * does: a checkpoint, the model and pretrain.json are written. */
 export async function pretrainBaseModel(worldDir: string, outDir: string, cfg: PretrainConfig, opts: { quiet?: boolean; log?: (s: string) => void; signal?: AbortSignal } = {}): Promise<PretrainResult> {
   const log = opts.log ?? ((s: string) => process.stderr.write(s + "\n"));
-  const tf = await import("@tensorflow/tfjs");
   const { initTensorBackend } = await import("../tensor/backend.js");
-  const { createTrainableModel, initWeights } = await import("../model/trainable.js");
-  const { createAdamW } = await import("../model/optim.js");
-  const { trainStep } = await import("../model/optim-step.js");
+  const { initWeights } = await import("../model/trainable.js");
   const { saveModel } = await import("../model/load.js");
   const { readSafetensorsDir } = await import("../model/safetensors.js");
   const { latestCheckpoint, loadCheckpoint, saveCheckpoint, appendMetrics, truncateMetrics } = await import("../train/run.js");
@@ -239,8 +260,8 @@ export async function pretrainBaseModel(worldDir: string, outDir: string, cfg: P
     truncateMetrics(outDir, metricsBytes, LAYOUT);
     log(`resuming pre-training at step ${step}`);
   } else if (existsSync(join(outDir, "pretrain-log.jsonl"))) truncateMetrics(outDir, 0, LAYOUT); // killed before its first checkpoint
-  const model = createTrainableModel(config, weights);
-  const opt = createAdamW(model.params, { lr: cfg.lr, weightDecay: cfg.weightDecay, decayOn: "matrices" });
+  const model = await lmTrainer(config, weights, { lr: cfg.lr, weightDecay: cfg.weightDecay, decayOn: "matrices" });
+  const opt = model.optimizer;
   if (optState) opt.importState(optState);
   log(`base model: ${model.numParams()} parameters, vocab ${tok.vocabSize}, T=${cfg.seqLen}, B=${cfg.batchSize}, ${passages.length} pre-training passages`);
 
@@ -266,7 +287,7 @@ export async function pretrainBaseModel(worldDir: string, outDir: string, cfg: P
       },
       async step() {
         const batch = await packBatch(rng, src, tok, cfg, carry);
-        const r = trainStep(model, opt, { inputIds: batch.inputIds, B: batch.B, T: batch.T, attentionMask: batch.attentionMask }, { lr: lrAt(schedule, step), maxGradNorm: cfg.maxGradNorm });
+        const r = model.step({ inputIds: batch.inputIds, B: batch.B, T: batch.T, attentionMask: batch.attentionMask }, { lr: lrAt(schedule, step), maxGradNorm: cfg.maxGradNorm });
         step++;
         lastLoss = r.loss;
         metricsBytes = appendMetrics(outDir, { step, loss: r.loss, gradNorm: r.gradNorm, skipped: r.skipped, tokens: r.tokens, lr: lrAt(schedule, step - 1), seconds: Number(secs().toFixed(1)), kinds: batch.kinds }, LAYOUT);
@@ -298,8 +319,6 @@ export async function pretrainBaseModel(worldDir: string, outDir: string, cfg: P
   });
   const params = model.numParams();
   model.dispose();
-  opt.dispose();
-  void tf;
   return { outDir, steps: step, seconds, finalLoss: lastLoss, params };
 }
 
