@@ -115,8 +115,8 @@ const FUNCTIONS = {
     "ggml_cgraph * ggml_new_graph_custom(ggml_context * ctx, size_t size, bool grads)",
     "void ggml_build_forward_expand(ggml_cgraph * g, ggml_tensor * t)",
     "void ggml_build_backward_expand(ggml_context * ctx, ggml_cgraph * g, ggml_tensor ** grad_accs)",
-    "ggml_cgraph * ggml_graph_view(ggml_cgraph * g, int i0, int i1)",
     "int ggml_graph_n_nodes(ggml_cgraph * g)",
+    "const char * ggml_op_desc(const ggml_tensor * t)",
     "ggml_tensor * ggml_graph_node(ggml_cgraph * g, int i)",
     "ggml_tensor * ggml_graph_get_grad(const ggml_cgraph * g, const ggml_tensor * t)",
     "ggml_tensor * ggml_graph_get_grad_acc(const ggml_cgraph * g, const ggml_tensor * t)",
@@ -453,6 +453,45 @@ export function getF32(rt: GgmlRuntime, t: Tensor, out?: Float32Array): Float32A
 
 /** Run a graph on the runtime's backend; throws on a failed status. */
 export function compute(rt: GgmlRuntime, g: Graph): void {
+  if (PROFILE) return profiledCompute(rt, g);
   const status = rt.api.ggml_backend_graph_compute(rt.backend, g);
   if (status !== 0) throw new Error(`ggml_backend_graph_compute failed (status ${status}) on ${rt.info.backend}`);
+}
+
+/** RESEARCH_GGML_PROFILE=1: every graph runs node by node and the time per op (and per op with its shapes) adds up
+ *  in `graphProfile()`; a developer's tool to see where a step's time goes (slower than a normal run). */
+const PROFILE = !!process.env.RESEARCH_GGML_PROFILE;
+const profile = new Map<string, { ms: number; calls: number }>();
+function profiledCompute(rt: GgmlRuntime, g: Graph): void {
+  // struct ggml_cgraph (ggml-impl.h) starts { int size; int n_nodes; int n_leafs; ggml_tensor ** nodes; … }: run node
+  // i alone by pointing the graph at nodes + i with n_nodes = 1, then restore it
+  const a = rt.api;
+  const n = a.ggml_graph_n_nodes(g);
+  const nodes = BigInt(koffi.decode(g, 16, "uint64_t") as number | bigint);
+  const all = Array.from({ length: n }, (_, i) => a.ggml_graph_node(g, i));
+  try {
+    for (let i = 0; i < n; i++) {
+      const node = all[i];
+      koffi.encode(g, 4, "int", 1);
+      koffi.encode(g, 16, "uint64_t", nodes + BigInt(8 * i));
+      const t0 = performance.now();
+      const status = a.ggml_backend_graph_compute(rt.backend, g);
+      const ms = performance.now() - t0;
+      if (status !== 0) throw new Error(`ggml_backend_graph_compute failed (status ${status}) on ${rt.info.backend}`);
+      const key = String(a.ggml_op_desc(node));
+      const e = profile.get(key) ?? { ms: 0, calls: 0 };
+      e.ms += ms;
+      e.calls++;
+      profile.set(key, e);
+    }
+  } finally {
+    koffi.encode(g, 4, "int", n);
+    koffi.encode(g, 16, "uint64_t", nodes);
+  }
+}
+/** Time per ggml op since the start (or the last reset), largest first; empty unless RESEARCH_GGML_PROFILE is set. */
+export function graphProfile(reset = false): Array<{ op: string; ms: number; calls: number }> {
+  const out = [...profile].map(([op, e]) => ({ op, ...e })).sort((x, y) => y.ms - x.ms);
+  if (reset) profile.clear();
+  return out;
 }
