@@ -281,11 +281,13 @@ export function openGgml(opts: OpenOptions = {}): GgmlRuntime {
   const cpuVariant = device === "cpu" ? (opts.cpuVariant ?? process.env.RESEARCH_GGML_CPU_VARIANT ?? undefined) : undefined;
   const key = `${device}/${threads}${cpuVariant ? `/${cpuVariant}` : ""}`;
   if (opened) {
-    if (opened.key === key) return opened.rt;
+    // the same device and threads is the same runtime; a request that names no CPU variant takes the one opened
+    const o = opened.rt.info;
+    if (`ggml-${device}` === o.backend && (device !== "cpu" || threads === o.threads) && (cpuVariant === undefined || cpuVariant === o.library.variant)) return opened.rt;
     throw new UserError(`ggml is already open on ${opened.key} in this process; cannot also open ${key}`);
   }
   const rt = open(device, threads, cpuVariant);
-  opened = { key, rt };
+  opened = { key: `${device}/${threads}${rt.info.library.variant ? `/${rt.info.library.variant}` : ""}`, rt };
   return rt;
 }
 

@@ -209,7 +209,10 @@ export class GgmlPolicy {
       if (coef) {
         const cLp = bd.input(GGML_TYPE_F32, 1, N);
         const cS = bd.input(GGML_TYPE_F32, 1, N);
-        const loss = a.ggml_add(ctx, a.ggml_sum(ctx, a.ggml_mul(ctx, lp, cLp)), a.ggml_sum(ctx, a.ggml_mul(ctx, S, cS)));
+        // an all-zero entropy coefficient (no entropy bonus, pre-training) leaves H out of the backward
+        const lpTerm = a.ggml_sum(ctx, a.ggml_mul(ctx, lp, cLp));
+        const withH = coef.cEnt.some((x) => x !== 0);
+        const loss = withH ? a.ggml_add(ctx, lpTerm, a.ggml_sum(ctx, a.ggml_mul(ctx, S, cS))) : lpTerm;
         a.ggml_set_loss(loss);
         a.ggml_build_forward_expand(g, loss);
         // gradient accumulators by node index: the parameters' persistent tensors, and the loss's seed (1)
@@ -226,7 +229,7 @@ export class GgmlPolicy {
         a.ggml_build_backward_expand(ctx, g, accs);
         setCoef = () => {
           setData(this.rt, cLp, mulMask(coef.cLp, real));
-          setData(this.rt, cS, mulMask(coef.cEnt, real, -1));
+          if (withH) setData(this.rt, cS, mulMask(coef.cEnt, real, -1));
         };
       }
       this.alloc(g);

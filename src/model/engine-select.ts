@@ -5,7 +5,7 @@
  * `research engine` read them.
  */
 import { UserError } from "../util/errors.js";
-import { cpuVariantRuns, DEVICE_NAMES, openGgml, type DeviceName, type EngineInfo, type GgmlRuntime, type OpenOptions } from "../ggml/lib.js";
+import { cpuVariantRuns, DEVICE_NAMES, openGgml, openedGgml, type DeviceName, type EngineInfo, type GgmlRuntime, type OpenOptions } from "../ggml/lib.js";
 
 let defaults: OpenOptions = {};
 
@@ -45,9 +45,11 @@ export function engineReport(opts: OpenOptions = {}): EngineReport {
 export const REPRODUCIBLE_THREADS = 2;
 export const REPRODUCIBLE_CPU_VARIANT = "haswell";
 
-/** Pin reproducible CPU kernels for this process (unless the user already chose a variant / device): the haswell
+/** Pin reproducible CPU kernels for this process (unless the user already chose a variant / device, or ggml is open): the haswell
  *  variant when it runs on this processor, and a fixed thread count. Returns what was pinned. */
 export function pinReproducibleEngine(): OpenOptions {
+  // a library caller that already opened ggml in this process (e.g. pretrained a base model first) keeps its runtime
+  if (openedGgml()) return {};
   const pin: OpenOptions = { threads: REPRODUCIBLE_THREADS };
   if (!process.env.RESEARCH_GGML_CPU_VARIANT && defaults.cpuVariant === undefined && cpuVariantRuns(REPRODUCIBLE_CPU_VARIANT))
     pin.cpuVariant = REPRODUCIBLE_CPU_VARIANT;
