@@ -8,6 +8,8 @@ import torch.nn.functional as F
 cfg = json.loads(sys.argv[1])
 V, D, L, H, FF, T, B = cfg["vocab"], cfg["dim"], cfg["layers"], cfg["heads"], cfg["ffn"], cfg["seq"], cfg["batch"]
 steps, warmup = cfg.get("steps", 5), cfg.get("warmup", 2)
+if cfg.get("threads"):  # intra-op threads (the caller also sets OPENBLAS_NUM_THREADS / OMP_NUM_THREADS to match)
+    torch.set_num_threads(int(cfg["threads"]))
 torch.manual_seed(0)
 hd = D // H
 

@@ -132,8 +132,9 @@ function runChild(cfg: StepConfig, env: Record<string, string> = {}, ggmlThreads
   return JSON.parse(r.stdout.trim().split("\n").pop()!) as StepResult;
 }
 
-/** PyTorch ms/step, installing Debian's python3-torch when absent and root. */
-function runTorch(cfg: StepConfig): { ms_per_step: number; threads: number; torch: string } | { error: string } {
+/** PyTorch ms/step on `threads` threads (torch's intra-op pool and OpenBLAS's, both pinned), installing Debian's
+ *  python3-torch when absent and root. Without the pin torch reports 1 thread while OpenBLAS's pthreads use every core. */
+function runTorch(cfg: StepConfig, threads: number): { ms_per_step: number; threads: number; torch: string } | { error: string } {
   const py = "/usr/bin/python3";
   chooseOpenblasCoreType(); // PyTorch (Debian) runs on the same OpenBLAS: the same kernels as ours
   const hasTorch = () => spawnSync(py, ["-c", "import torch"]).status === 0;
@@ -142,7 +143,8 @@ function runTorch(cfg: StepConfig): { ms_per_step: number; threads: number; torc
     spawnSync("apt-get", ["install", "-y", "python3-torch", "libopenblas0-pthread"], { stdio: "ignore" });
   }
   if (!hasTorch()) return { error: "python3-torch not available" };
-  const out = execFileSync(py, [join(here, "model-train-torch.py"), JSON.stringify(cfg)], { encoding: "utf8" });
+  const env = { ...process.env, OPENBLAS_NUM_THREADS: String(threads), OMP_NUM_THREADS: String(threads), MKL_NUM_THREADS: String(threads) };
+  const out = execFileSync(py, [join(here, "model-train-torch.py"), JSON.stringify({ ...cfg, threads })], { encoding: "utf8", env });
   return JSON.parse(out.trim().split("\n").pop()!);
 }
 
@@ -150,17 +152,22 @@ function runTorch(cfg: StepConfig): { ms_per_step: number; threads: number; torc
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 
 export async function main(): Promise<void> {
-  const runs: { ggml: StepResult[]; ggml1: StepResult[]; blas: StepResult[]; wasmOnly: StepResult[]; torch: number[] } = { ggml: [], ggml1: [], blas: [], wasmOnly: [], torch: [] };
+  const runs: { ggml: StepResult[]; ggml1: StepResult[]; blas: StepResult[]; wasmOnly: StepResult[]; torch: number[]; torch1: number[] } = { ggml: [], ggml1: [], blas: [], wasmOnly: [], torch: [], torch1: [] };
   let torchInfo: ReturnType<typeof runTorch> = { error: "not run" };
+  let torch1Info: ReturnType<typeof runTorch> = { error: "not run" };
   const threads = availableParallelism();
   for (let r = 0; r < ROUNDS; r++) {
     runs.ggml.push(runChild(REFERENCE, {}, threads));
     if (threads > 1) runs.ggml1.push(runChild(REFERENCE, {}, 1));
     runs.blas.push(runChild(REFERENCE));
     runs.wasmOnly.push(runChild(REFERENCE, { RESEARCH_BLAS: "0" }));
-    torchInfo = runTorch(REFERENCE);
+    torchInfo = runTorch(REFERENCE, threads);
     if ("error" in torchInfo) break;
     runs.torch.push(torchInfo.ms_per_step);
+    if (threads > 1) {
+      torch1Info = runTorch(REFERENCE, 1);
+      if (!("error" in torch1Info)) runs.torch1.push(torch1Info.ms_per_step);
+    }
   }
   const fastest = (xs: StepResult[]) => xs.reduce((a, b) => (b.msPerStep < a.msPerStep ? b : a));
   const ggml = fastest(runs.ggml);
@@ -168,6 +175,7 @@ export async function main(): Promise<void> {
   const blas = fastest(runs.blas);
   const wasmOnly = fastest(runs.wasmOnly);
   const torch = "error" in torchInfo ? torchInfo : { ...torchInfo, ms_per_step: Math.min(...runs.torch) };
+  const torch1 = "error" in torch1Info ? undefined : { ...torch1Info, ms_per_step: Math.min(...runs.torch1) };
   // Memory: two model sizes at a small token batch; the slope is the per-parameter cost (weights, grads, 2 moments).
   const small = runChild({ ...REFERENCE, batch: 1, seq: 32, steps: 2, warmup: 1 });
   const large = runChild({ ...REFERENCE, vocab: 4096, dim: 384, layers: 6, heads: 6, ffn: 1024, batch: 1, seq: 32, steps: 2, warmup: 1 });
@@ -176,20 +184,21 @@ export async function main(): Promise<void> {
   const vsTorch = (x: StepResult) => ("error" in torch ? "-" : (x.msPerStep / torch.ms_per_step).toFixed(2) + "×");
   const rows: Array<[string, string, string]> = [
     [ggml.backend, ggml.msPerStep.toFixed(0), vsTorch(ggml)],
-    ...(ggml1 ? [[ggml1.backend, ggml1.msPerStep.toFixed(0), vsTorch(ggml1)] as [string, string, string]] : []),
+    ...(ggml1 ? [[ggml1.backend, ggml1.msPerStep.toFixed(0), torch1 ? (ggml1.msPerStep / torch1.ms_per_step).toFixed(2) + "× (1 thread)" : vsTorch(ggml1)] as [string, string, string]] : []),
     ["tfjs " + blas.backend, blas.msPerStep.toFixed(0), "error" in torch ? "-" : (blas.msPerStep / torch.ms_per_step).toFixed(2) + "×"],
     ["tfjs " + wasmOnly.backend, wasmOnly.msPerStep.toFixed(0), "error" in torch ? "-" : (wasmOnly.msPerStep / torch.ms_per_step).toFixed(2) + "×"],
     ["pytorch " + ("error" in torch ? `(${torch.error})` : `${torch.torch}, ${torch.threads} threads`), "error" in torch ? "-" : torch.ms_per_step.toFixed(0), "1.00×"],
+    ...(torch1 ? [["pytorch " + `${torch1.torch}, 1 thread`, torch1.ms_per_step.toFixed(0), "(1 thread)"] as [string, string, string]] : []),
   ];
   console.log(`train step, reference model (${blas.params} params, batch ${REFERENCE.batch} × seq ${REFERENCE.seq}, AdamW)`);
-  console.log("engine".padEnd(60) + "ms/step".padStart(10) + "vs torch".padStart(10));
-  for (const [a, b, c] of rows) console.log(a.padEnd(60) + b.padStart(10) + c.padStart(10));
+  console.log("engine".padEnd(60) + "ms/step".padStart(10) + "vs torch".padStart(18));
+  for (const [a, b, c] of rows) console.log(a.padEnd(60) + b.padStart(10) + c.padStart(18));
   console.log(
     `peak training memory: ${bytesPerParam.toFixed(1)} bytes/param (peak live tensors, ${small.params} → ${large.params} params, ` +
       `batch 1 × seq 32); reference step: peak ${(blas.peakBytes / 2 ** 20).toFixed(0)} MiB, wasm heap ${(blas.heapBytes / 2 ** 20).toFixed(0)} MiB`,
   );
   console.log(`(fastest of ${ROUNDS} interleaved rounds; every round ggml/tfjs-blas/tfjs-wasm/torch: ${runs.blas.map((x, i) => `${runs.ggml[i].msPerStep.toFixed(0)}/${x.msPerStep.toFixed(0)}/${runs.wasmOnly[i].msPerStep.toFixed(0)}/${runs.torch[i]?.toFixed(0) ?? "-"}`).join(", ")} ms)`);
-  const result = { config: REFERENCE, ggml, ggml1, blas, wasmOnly, torch, rounds: runs, memory: { small, large, bytesPerParam }, at: new Date().toISOString() };
+  const result = { config: REFERENCE, ggml, ggml1, blas, wasmOnly, torch, torch1, rounds: runs, memory: { small, large, bytesPerParam }, at: new Date().toISOString() };
   mkdirSync(join(here, "results"), { recursive: true });
   writeFileSync(join(here, "results", "model-train.json"), JSON.stringify(result, null, 2) + "\n");
 }
