@@ -72,6 +72,18 @@ describe("research train --backend tinker (CLI) against research serve trainer",
         if (typeof v === "number") expect(Math.abs((mb[i][k] as number) - v), `step ${i + 1} ${k}`).toBeLessThanOrEqual(1e-5 * Math.max(1, Math.abs(v)));
         else expect(mb[i][k], k).toEqual(v);
     expect(JSON.parse(readFileSync(join(remote, "config.json"), "utf8")).tinker).toEqual({ baseUrl: url, baseModel: "stories260K", loraRank: 0 });
+    // --resume continues from the service's checkpoint (state.json refs), logging the in-process run's step 3
+    const a3 = await research(["train", "--resume", local, "--max-steps", "3", "--quiet"]);
+    expect(a3.code, a3.stderr).toBe(0);
+    const b3 = await research(["train", "--resume", remote, "--max-steps", "3", "--quiet", "--base-url", url]);
+    expect(b3.code, b3.stderr).toBe(0);
+    const [x, y] = [strip(readMetrics(local)[2]), strip(readMetrics(remote)[2])];
+    expect(y.step).toBe(3);
+    for (const [k, v] of Object.entries(x)) if (typeof v === "number") expect(Math.abs((y[k] as number) - v), `step 3 ${k}`).toBeLessThanOrEqual(1e-5 * Math.max(1, Math.abs(v)));
+    const state = JSON.parse(readFileSync(join(remote, "checkpoints", "step-000003", "state.json"), "utf8"));
+    expect(state.refs["tinker.weights"]).toMatch(/^tinker:\/\/[^/]+\/weights\/step-3$/);
+    const bad = await research(["train", "--resume", local, "--base-url", url]);
+    expect(bad.stderr).toContain("--base-url: this run does not train through a Tinker service");
   });
 
   it("flag errors: tinker without its flags, LoRA rank the server lacks, KL with the tinker backend", async () => {
