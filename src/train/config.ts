@@ -76,6 +76,15 @@ export const TrainConfig = z
     seed: z.number().int().default(0).describe("seed for data order, sampling and curriculum draws: same seed, same run"),
 
     reward: RewardConfig.default(RewardConfig.parse({})).describe("reward shaping options for small models (defaults = the exact ReSearch reward)"),
+    tinker: z
+      .object({
+        baseUrl: z.string().url().describe("service root, e.g. http://127.0.0.1:8001 (routes under /api/v1/)"),
+        baseModel: z.string().min(1).describe("base model name the service knows (research serve trainer: a directory under --models)"),
+        loraRank: z.number().int().min(0).default(0).describe("LoRA rank for create_model (0: full fine-tune, the only mode research serve trainer has)"),
+      })
+      .strict()
+      .optional()
+      .describe("train through a Tinker-compatible service (src/train/tinker-client.ts; research train --backend tinker) instead of in process; needs klCoef 0, entropyCoef 0, updatesPerStep 1"),
     scaffolds: ScaffoldsConfig.default({}).describe("training scaffolds for small models by name (src/train/scaffolds/: hop-curriculum, min-searches, follow-up-picks, answer-picks, retrieval-bonus), each with its own options; default none (ReSearch)"),
   })
   .strict();

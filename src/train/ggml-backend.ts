@@ -28,7 +28,7 @@ export function ggmlLogprobSource(policy: GgmlPolicy): LogprobSource {
 }
 
 /** ∂loss/∂lp and ∂loss/∂H of one micro-batch at (lp, H), (B, T−1) each. */
-function lossCoefficients(p: MicroBatch, loss: MicroLoss, lp: Float32Array, ent: Float32Array): [Float32Array, Float32Array] {
+export function lossCoefficients(p: MicroBatch, loss: MicroLoss, lp: Float32Array, ent: Float32Array): [Float32Array, Float32Array] {
   const shape: [number, number] = [p.batch.B, p.batch.L - 1];
   return tf.tidy(() => {
     // + 0·ΣH keeps H on the tape when the entropy coefficient is 0 (its gradient is then 0)

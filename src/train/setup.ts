@@ -14,6 +14,7 @@ import { GgmlWeights } from "../ggml/model.js";
 import { GgmlAdamW, GgmlPolicy } from "../ggml/train.js";
 import { createInProcessBackend, type TrainingBackend } from "./backend.js";
 import { createGgmlBackend } from "./ggml-backend.js";
+import { checkTinkerConfig, createTinkerBackend, type TinkerBackendOptions } from "./tinker-client.js";
 import type { WeightMap } from "../model/weights.js";
 import { createNativeBackend } from "../rollout/backends/native.js";
 import type { PromptTemplate } from "../rollout/prompts.js";
@@ -42,7 +43,14 @@ export interface TrainingSetup extends Omit<TrainerDeps, "policy" | "reference" 
 export function createTrainingSetup(
   cfg: TrainConfig,
   model: LoadedModel,
-  opts: { retriever: Retriever; examples: TrainExample[]; template?: PromptTemplate | string; maxBatch?: number },
+  opts: {
+    retriever: Retriever;
+    examples: TrainExample[];
+    template?: PromptTemplate | string;
+    maxBatch?: number;
+    /** Train through a Tinker-compatible service (train/tinker-client.ts) instead of in this process. */
+    tinker?: Omit<TinkerBackendOptions, "eosId" | "syncWeights">;
+  },
 ): TrainingSetup {
   const maxBatch = opts.maxBatch ?? Math.min(64, cfg.promptsPerStep * cfg.groupSize);
   const adam = { lr: cfg.lr, weightDecay: cfg.weightDecay, beta1: cfg.beta1, beta2: cfg.beta2, eps: cfg.adamEps };
@@ -53,6 +61,30 @@ export function createTrainingSetup(
     template: opts.template ?? (cfg.promptTemplate === "instruct" ? "research-instruct" : "research"),
     hasReference: cfg.klCoef > 0,
   };
+  if (opts.tinker) {
+    // rollouts run here on the native engine; the service's weights are loaded into it after each update
+    checkTinkerConfig(cfg);
+    const weights = new GgmlWeights(engineRuntime(), model.config, model.weights);
+    const engine = createEngine(model, { maxBatch, weights });
+    let current: WeightMap = model.weights;
+    return {
+      ...common,
+      hasReference: false,
+      engine,
+      backend: createNativeBackend({ engine }),
+      training: createTinkerBackend({
+        ...opts.tinker,
+        eosId: model.tokenizer.eosId,
+        syncWeights: (w) => {
+          weights.load(w);
+          current = w;
+        },
+      }),
+      exportWeights: () => new Map(current),
+      numParams: () => weights.numParams(),
+      dispose: () => weights.dispose(),
+    };
+  }
   if (usesTsEngine()) {
     const policy = createTrainableModel(model.config, model.weights);
     const reference = cfg.klCoef > 0 ? createTrainableModel(model.config, model.weights, { trainable: false }) : undefined;

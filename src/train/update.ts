@@ -172,12 +172,19 @@ export function tfjsGradients(deps: { policy: TrainableModel; optimizer: AdamW }
   };
 }
 
-/** 5) One optimizer update per mini-batch; stops at the first non-finite one (the step is then skipped). */
-export function runUpdate(plan: UpdatePlan, rows: UpdateRow[], cfg: TrainConfig, deps: { policy: TrainableModel; optimizer: AdamW } | { engine: GradientEngine }, lr: number): UpdateResult {
-  const engine = "engine" in deps ? deps.engine : tfjsGradients(deps);
-  const now = () => performance.now();
-  const res: UpdateResult = { stats: { loss: 0, pg: 0, kl: 0, ent: 0, clip: 0, akl: 0, gnorm: 0 }, lpDiff: { sum: 0, n: 0 }, backwardMs: 0, optimMs: 0 };
-  const nMinis = plan.minis.length;
+/** Running sums of a mini-batch's loss parts (train/update.ts runUpdate, train/tinker-client.ts). */
+export interface LossParts {
+  loss: number;
+  pg: number;
+  kl: number;
+  ent: number;
+  clip: number;
+  akl: number;
+}
+
+/** The GRPO MicroLoss of one mini-batch (the spec, train/grpo.ts); with `record` it adds to `part` and compares
+ *  π_old with the sampler's log-probs into `res.lpDiff`. Shared by runUpdate and the Tinker client. */
+export function microLossOf(rows: UpdateRow[], cfg: TrainConfig, res: UpdateResult, part: LossParts, normalizer: number, tokenNormalizer: number): MicroLoss {
   /** On-policy check: |log π_old − the sampler's log-prob| over trained tokens (same weights, two engines). */
   const compareWithRollout = (p: MicroBatch, old: tf.Tensor2D) => {
     if (cfg.topP < 1) return; // the sampler's log-probs are then of another (renormalised) distribution
@@ -194,29 +201,38 @@ export function runUpdate(plan: UpdatePlan, rows: UpdateRow[], cfg: TrainConfig,
         }
     });
   };
+  return (p, logprobs, entropy, record) => {
+    const adv = tf.tensor2d(p.idx.map((r) => rows[r].adv), [p.batch.B, 1]); // (B, 1)
+    const lossMask = tf.tensor2d(p.batch.lossMask); // (B, T)
+    const oldLogp = p.oldLogp ?? (tf.tensor2d(logprobs.dataSync() as Float32Array, logprobs.shape) as tf.Tensor2D);
+    if (record) compareWithRollout(p, oldLogp);
+    const r = grpoLoss(
+      { logp: logprobs, oldLogp, refLogp: p.refLogp, entropy, advantages: adv, lossMask },
+      { clipRatio: cfg.clipRatio, klCoef: cfg.klCoef, entropyCoef: cfg.entropyCoef, lossAgg: cfg.lossAgg, normalizer, tokenNormalizer },
+    );
+    if (record) {
+      part.loss += r.loss.dataSync()[0];
+      part.pg += r.pgLoss.dataSync()[0];
+      part.kl += r.kl.dataSync()[0];
+      part.ent += r.entropy.dataSync()[0];
+      part.clip += r.clipFrac.dataSync()[0];
+      part.akl += r.approxKl.dataSync()[0];
+    }
+    return r.loss;
+  };
+}
+
+/** 5) One optimizer update per mini-batch; stops at the first non-finite one (the step is then skipped). */
+export function runUpdate(plan: UpdatePlan, rows: UpdateRow[], cfg: TrainConfig, deps: { policy: TrainableModel; optimizer: AdamW } | { engine: GradientEngine }, lr: number): UpdateResult {
+  const engine = "engine" in deps ? deps.engine : tfjsGradients(deps);
+  const now = () => performance.now();
+  const res: UpdateResult = { stats: { loss: 0, pg: 0, kl: 0, ent: 0, clip: 0, akl: 0, gnorm: 0 }, lpDiff: { sum: 0, n: 0 }, backwardMs: 0, optimMs: 0 };
+  const nMinis = plan.minis.length;
   for (const { parts, normalizer, tokenNormalizer, keptNormalizer } of plan.minis) {
     if (parts.length === 0) continue; // every row skipped (one reward per group): no gradient, no update
     const tb = now();
     const part = { loss: 0, pg: 0, kl: 0, ent: 0, clip: 0, akl: 0 };
-    const loss: MicroLoss = (p, logprobs, entropy, record) => {
-      const adv = tf.tensor2d(p.idx.map((r) => rows[r].adv), [p.batch.B, 1]); // (B, 1)
-      const lossMask = tf.tensor2d(p.batch.lossMask); // (B, T)
-      const oldLogp = p.oldLogp ?? (tf.tensor2d(logprobs.dataSync() as Float32Array, logprobs.shape) as tf.Tensor2D);
-      if (record) compareWithRollout(p, oldLogp);
-      const r = grpoLoss(
-        { logp: logprobs, oldLogp, refLogp: p.refLogp, entropy, advantages: adv, lossMask },
-        { clipRatio: cfg.clipRatio, klCoef: cfg.klCoef, entropyCoef: cfg.entropyCoef, lossAgg: cfg.lossAgg, normalizer, tokenNormalizer },
-      );
-      if (record) {
-        part.loss += r.loss.dataSync()[0];
-        part.pg += r.pgLoss.dataSync()[0];
-        part.kl += r.kl.dataSync()[0];
-        part.ent += r.entropy.dataSync()[0];
-        part.clip += r.clipFrac.dataSync()[0];
-        part.akl += r.approxKl.dataSync()[0];
-      }
-      return r.loss;
-    };
+    const loss = microLossOf(rows, cfg, res, part, normalizer, tokenNormalizer);
     const g = engine.gradients(parts, loss, cfg.temperature);
     res.backwardMs += now() - tb;
     const to = now();
